@@ -1,0 +1,3 @@
+from services.statistics.main import run
+
+run()

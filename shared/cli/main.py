@@ -1,0 +1,69 @@
+"""``xf``: the one command line of Xinfang (local stack, demo data, cases, statistics)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import typer
+
+from shared.stack import control
+from shared.stack.kafka import StackError
+from shared.stack.layout import SERVICES, Layout
+
+app = typer.Typer(help="Xinfang petition pipeline: local stack and operations.",
+                  no_args_is_help=True)
+stack = typer.Typer(help="The local stack: Kafka, PostgreSQL and the four services.",
+                    no_args_is_help=True)
+app.add_typer(stack, name="stack")
+
+
+@stack.command()
+def up(services: bool = typer.Option(True, help="Also start the four services.")) -> None:
+    """Bring everything up (idempotent: a second `up` reuses what is there)."""
+    try:
+        control.up(Layout(), services=services, say=typer.echo)
+    except StackError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+
+
+@stack.command()
+def down() -> None:
+    """Stop the services, then Kafka, then PostgreSQL. Data stays under var/."""
+    control.down(Layout(), say=typer.echo)
+
+
+@stack.command()
+def status() -> None:
+    """What is running."""
+    for name, state in control.status(Layout()).items():
+        typer.echo(f"{name:<11} {state}")
+
+
+@stack.command()
+def logs(name: str = typer.Argument(..., help=f"kafka, postgres or one of {SERVICES}"),
+         follow: bool = typer.Option(False, "--follow", "-f"),
+         lines: int = typer.Option(50, "--lines", "-n")) -> None:
+    """Show a component's log."""
+    layout = Layout()
+    if name == "postgres":
+        path = layout.pg_data.parent / "server.log"
+    elif name == "kafka":
+        path = layout.logs / "kafka.log"
+    else:
+        path = layout.log_file(name)
+    if not path.exists():
+        typer.secho(f"no log at {path}", fg="red", err=True)
+        raise typer.Exit(1)
+    cmd = ["tail", "-n", str(lines), *(["-F"] if follow else []), str(path)]
+    raise typer.Exit(subprocess.call(cmd))
+
+
+def _register_subcommands() -> None:
+    # Sub-command groups that live with their service (imported lazily to keep `xf` fast).
+    from shared.cli import demo
+
+    app.command(name="demo")(demo.demo)
+
+
+_register_subcommands()

@@ -1,0 +1,180 @@
+"""What every service's composition root plugs into: connections, HTTP, background tasks, and
+a faust worker that stops cleanly on SIGTERM.
+
+Nothing connects at import time. :class:`Runtime` opens the pool and the producer when the
+worker starts it (before the faust app, so agents find them ready) and closes them on stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import faust
+import mode
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from shared.auth import TokenBook
+from shared.clock import Clock
+from shared.db import create_pool, database_ready
+from shared.logging import get_logger, logging_config
+from shared.settings import ServiceSettings
+from shared.web import create_web_app
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Infrastructure:
+    """The I/O a service's handlers receive from its composition root."""
+
+    settings: ServiceSettings
+    pool: asyncpg.Pool
+    producer: AIOKafkaProducer
+    clock: Clock
+
+
+RouteInstaller = Callable[[web.Application, Infrastructure], None]
+BackgroundTask = Callable[[Infrastructure], Awaitable[None]]
+ReadyCheck = Callable[[Infrastructure], dict[str, bool]]
+
+
+def new_faust_app(settings: ServiceSettings) -> faust.App:
+    return faust.App(
+        f"{settings.topic_prefix}-{settings.service_name}",
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        autodiscover=False,
+        web_enabled=False,  # our own aiohttp server serves the API; no /table exposure
+        topic_allow_declare=False,  # topics are declared once, in shared.topics
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        broker_commit_every=500,
+        broker_commit_interval=1.0,
+        store="memory://",
+    )
+
+
+async def start_producer(bootstrap: str, wait_seconds: float = 120.0) -> AIOKafkaProducer:
+    """An idempotent producer (acks=all); waits for the broker while it is starting."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    while True:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True,
+                                    acks="all", linger_ms=5, request_timeout_ms=15000)
+        try:
+            await producer.start()
+            return producer
+        except KafkaError as exc:
+            await producer.stop()
+            if loop.time() > deadline:
+                raise
+            log.warning("broker_unreachable", error=str(exc))
+            await asyncio.sleep(1.0)
+
+
+async def broker_ready(producer: AIOKafkaProducer, within: float = 3.0) -> bool:
+    try:
+        async with asyncio.timeout(within):
+            await producer.client.fetch_all_metadata()
+        return True
+    except Exception:
+        return False
+
+
+class Runtime(mode.Service):
+    """Owns the pool, the producer, the HTTP server and the service's background tasks."""
+
+    def __init__(self, settings: ServiceSettings, *, clock: Clock, tokens: TokenBook,
+                 routes: RouteInstaller | None = None,
+                 tasks: Sequence[BackgroundTask] = (),
+                 extra_checks: ReadyCheck | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+        self.clock = clock
+        self._tokens = tokens
+        self._routes = routes
+        self._tasks = tasks
+        self._extra_checks = extra_checks
+        self._infra: Infrastructure | None = None
+        self._runner: web.AppRunner | None = None
+        self._running: list[asyncio.Task[None]] = []
+        self.ready = asyncio.Event()
+
+    @property
+    def infra(self) -> Infrastructure:
+        if self._infra is None:
+            raise RuntimeError("runtime not started")
+        return self._infra
+
+    async def wait_infra(self) -> Infrastructure:
+        await self.ready.wait()
+        return self.infra
+
+    async def on_start(self) -> None:
+        s = self.settings
+        pool = await create_pool(s.database_url.get_secret_value(), min_size=s.db_pool_min,
+                                 max_size=s.db_pool_max)
+        producer = await start_producer(s.kafka_bootstrap)
+        self._infra = Infrastructure(settings=s, pool=pool, producer=producer, clock=self.clock)
+        app = create_web_app(self._tokens, self.readiness)
+        if self._routes is not None:
+            self._routes(app, self._infra)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, s.http_host, s.http_port, reuse_address=True).start()
+        for task in self._tasks:
+            self._running.append(asyncio.create_task(self._supervise(task)))
+        self.ready.set()
+        log.info("service_started", port=s.http_port, instance=s.instance_id)
+
+    async def _supervise(self, task: BackgroundTask) -> None:
+        """Run a background task; restart it after a crash rather than die silently."""
+        while True:
+            try:
+                await task(self.infra)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background_task_crashed", task=getattr(task, "__name__", "?"))
+                await asyncio.sleep(1.0)
+
+    async def readiness(self) -> dict[str, bool]:
+        if self._infra is None:
+            return {"database": False, "broker": False}
+        db, broker = await asyncio.gather(database_ready(self._infra.pool),
+                                          broker_ready(self._infra.producer))
+        checks = {"database": db, "broker": broker}
+        if self._extra_checks is not None:
+            checks.update(self._extra_checks(self._infra))
+        return checks
+
+    async def on_stop(self) -> None:
+        for task in self._running:
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._infra is not None:
+            await self._infra.producer.stop()
+            await self._infra.pool.close()
+        log.info("service_stopped")
+
+
+def run_worker(app: faust.App, runtime: Runtime) -> None:
+    """Run until SIGTERM/SIGINT; mode's worker stops the app and the runtime in order."""
+    worker = faust.Worker(
+        app, runtime,
+        loglevel=runtime.settings.log_level,
+        logging_config=logging_config(runtime.settings.log_level),
+        redirect_stdouts=False,
+        quiet=True,
+        override_logging=True,
+    )
+    worker.execute_from_commandline()
