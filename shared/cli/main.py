@@ -59,6 +59,36 @@ def logs(name: str = typer.Argument(..., help=f"kafka, postgres or one of {SERVI
     raise typer.Exit(subprocess.call(cmd))
 
 
+@app.command("migrate")
+def migrate_cmd(
+    service: str = typer.Argument(..., help=f"one of {SERVICES}"),
+    database_url: str = typer.Option(..., envvar="XF_DATABASE_URL",
+                                     help="the service's database (default: $XF_DATABASE_URL)"),
+) -> None:
+    """Apply a service's database migrations (idempotent). Used by containers at start."""
+    from shared import migrations
+
+    if service not in SERVICES:
+        raise typer.BadParameter(f"unknown service {service!r}", param_hint="SERVICE")
+    migrations.upgrade(service, database_url)
+    typer.echo(f"{service}: migrated")
+
+
+@app.command("create-topics")
+def create_topics_cmd(
+    bootstrap: str = typer.Option("127.0.0.1:9092", envvar="XF_KAFKA_BOOTSTRAP"),
+    wait: float = typer.Option(90.0, help="seconds to wait for the broker"),
+) -> None:
+    """Create every declared topic that is missing (shared.topics)."""
+    import asyncio
+
+    from shared.stack import kafka
+
+    asyncio.run(kafka.wait_ready(bootstrap, wait))
+    created = asyncio.run(kafka.create_topics(bootstrap))
+    typer.echo(f"created: {', '.join(created) or 'nothing (all present)'}")
+
+
 def _register_subcommands() -> None:
     # Sub-command groups that live with their service (imported lazily to keep `xf` fast).
     from shared.cli import demo
@@ -67,3 +97,7 @@ def _register_subcommands() -> None:
 
 
 _register_subcommands()
+
+
+if __name__ == "__main__":
+    app()

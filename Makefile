@@ -1,0 +1,47 @@
+# Xinfang: the two commands of the README, and the rest.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: up test down status unit lint bench bench-intake clean-data
+
+# The virtual environment, rebuilt when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+## Bring up Kafka, PostgreSQL and the four services, then feed them demo cases.
+up: $(STAMP)
+	$(BIN)/xf stack up
+	$(BIN)/xf demo
+
+## Run the whole test suite (starts the local stack itself if it is not running).
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## The fast unit tests only (no network).
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+down: $(STAMP)
+	$(BIN)/xf stack down
+
+status: $(STAMP)
+	$(BIN)/xf stack status
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy shared services
+
+bench: bench-intake
+
+bench-intake: $(STAMP)
+	$(BIN)/python -m benchmarks.intake
+
+## Stop everything and delete local data (Kafka log, PostgreSQL cluster, logs). Keeps jars.
+clean-data: down
+	rm -rf var

@@ -1,0 +1,50 @@
+"""``xf stack up`` twice is harmless and ``down`` leaves nothing behind.
+
+Named to run last: it takes the shared stack down, then brings it back for whatever follows.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+from shared.stack.layout import SERVICE_PORTS, SERVICES, Layout
+from shared.stack.processes import is_alive, read_pid
+
+
+def _xf(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "shared.cli.main", *args], capture_output=True,
+                          text=True, timeout=600)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_up_twice_is_harmless_and_down_leaves_nothing(stack) -> None:
+    layout: Layout = stack.layout
+    names = ("kafka", *SERVICES)
+    before = {n: read_pid(layout.pid_file(n)) for n in names}
+    assert all(before.values()), before
+
+    again = _xf("stack", "up")
+    assert again.returncode == 0, again.stderr
+    after = {n: read_pid(layout.pid_file(n)) for n in names}
+    assert after == before, "a second `up` must reuse the running processes"
+    assert "started" not in again.stdout
+
+    down = _xf("stack", "down")
+    assert down.returncode == 0, down.stderr
+    for name, pid in before.items():
+        assert pid is not None and not is_alive(pid), f"{name} (pid {pid}) still running"
+    for port in (layout.kafka_port, layout.pg_port, *SERVICE_PORTS.values()):
+        assert not _port_open(port), f"port {port} still open after down"
+    status = _xf("stack", "status").stdout
+    assert "running" not in status, status
+
+    restored = _xf("stack", "up")
+    assert restored.returncode == 0, restored.stderr
+    assert all(read_pid(layout.pid_file(n)) for n in names)
