@@ -46,3 +46,8 @@ class ManualClock:
 
     def advance(self, delta: timedelta) -> None:
         self.current += delta
+
+
+def iso(moment: datetime) -> str:
+    """RFC 3339 in the bureau's zone (+08:00): one canonical form for every answer."""
+    return moment.astimezone(SHANGHAI).isoformat()

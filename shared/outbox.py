@@ -67,19 +67,18 @@ async def add(conn: asyncpg.Connection, topic: str, envelopes: Sequence[Envelope
     """
     if not envelopes:
         return
-    await conn.executemany(
+    await conn.execute(
         """
         INSERT INTO outbox (event_id, topic, key, shard, value, headers)
-        VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+        SELECT e, $2, k, s, v, h::jsonb
+        FROM unnest($1::uuid[], $3::text[], $4::smallint[], $5::bytea[], $6::text[])
+             AS t(e, k, s, v, h)
         ON CONFLICT (event_id) DO NOTHING
         """,
-        [
-            (
-                e.id, topic, e.subject, shard_of(e.subject), encode(e),
-                orjson.dumps([[k, v.decode()] for k, v in kafka_headers(e)]).decode(),
-            )
-            for e in envelopes
-        ],
+        [e.id for e in envelopes], topic, [e.subject for e in envelopes],
+        [shard_of(e.subject) for e in envelopes], [encode(e) for e in envelopes],
+        [orjson.dumps([[k, v.decode()] for k, v in kafka_headers(e)]).decode()
+         for e in envelopes],
     )
 
 
@@ -94,6 +93,7 @@ class OutboxRelay:
         self._idle = idle_interval
         self._retry_max = retry_max
         self._held: dict[int, asyncpg.Connection] = {}
+        self._stats_at: dict[int, float] = {}
         self._stopping = asyncio.Event()
         self.last_error: str | None = None
 
@@ -181,6 +181,13 @@ class OutboxRelay:
                                [r["id"] for r in rows])
             for r in rows:
                 PUBLISHED.labels(r["topic"]).inc()
+        now = asyncio.get_running_loop().time()
+        if now - self._stats_at.get(shard, 0.0) >= 1.0:
+            self._stats_at[shard] = now
+            await self._observe_backlog(shard, conn)
+        return len(rows)
+
+    async def _observe_backlog(self, shard: int, conn: asyncpg.Connection) -> None:
         stats = await conn.fetchrow(
             """
             SELECT count(*) AS backlog, min(created_at) AS oldest FROM
@@ -195,7 +202,6 @@ class OutboxRelay:
         if oldest is not None:
             age = max(0.0, (await conn.fetchval("SELECT now()") - oldest).total_seconds())
         OLDEST_AGE.labels(str(shard)).set(age)
-        return len(rows)
 
     async def _drop_broken_connections(self) -> None:
         for shard, conn in list(self._held.items()):
