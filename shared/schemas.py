@@ -36,21 +36,37 @@ class CaseRegistered(EventData):
     content_signature: list[int] = Field(default_factory=list)
 
 
-@register("case.action", 1)
-class CaseActionTaken(EventData):
-    """One lifecycle step (accept, extend, reply, close, …) taken on a case."""
+class CaseStep(EventData):
+    """One lifecycle step taken on a case, published by intake (the system of record).
+
+    ``sequence`` is the step's number in the case's timeline (registration is 1), so a
+    consumer can tell an old step from a new one. ``unit`` is the unit the case was assigned
+    to when the step was taken (for an objection: the unit that objected).
+    """
 
     case_id: str
-    action: str
-    status: str
     at: datetime
+    status: str
+    previous_status: str
     sequence: int
     unit: str | None = None
-    days: int | None = None
-    rating: str | None = None
-    # The unit that objected (so routing never assigns back to it).
-    objecting_unit: str | None = None
-    transfer_to: str | None = None
+    days: int | None = None  # extend
+    rating: str | None = None  # rate
+    transfer_to: str | None = None  # transfer_out: the body it went to (no personal data)
+
+
+# One event type per lifecycle action (SPEC §3); all share the CaseStep payload.
+STEP_TYPES: dict[str, type[CaseStep]] = {}
+for _action, _type in (
+    ("object", "case.objected"), ("accept", "case.accepted"), ("decline", "case.declined"),
+    ("transfer_out", "case.transferred_out"), ("extend", "case.extended"),
+    ("reply", "case.replied"), ("close", "case.closed"), ("feedback", "case.feedback_given"),
+    ("rate", "case.rated"), ("request_review", "case.review_requested"),
+    ("review_decision", "case.reviewed"), ("request_rereview", "case.rereview_requested"),
+    ("rereview_decision", "case.rereviewed"),
+):
+    _cls = type(f"Case{_type.split('.')[1].title().replace('_', '')}", (CaseStep,), {})
+    STEP_TYPES[_action] = register(_type, 1)(_cls)
 
 
 @register("case.assigned", 1)
@@ -66,8 +82,10 @@ class CaseAssigned(EventData):
     assigned_at: datetime
 
 
-@register("case.transferred_out", 1)
-class CaseTransferredOut(EventData):
+@register("case.transfer_decided", 1)
+class CaseTransferDecided(EventData):
+    """Routing's rule says the matter is not the bureau's; intake then transfers it out."""
+
     case_id: str
     body: str
     rule_id: str

@@ -89,11 +89,22 @@ def create_topics_cmd(
     typer.echo(f"created: {', '.join(created) or 'nothing (all present)'}")
 
 
+# Command groups that live with their service: ``services/<svc>/cli.py`` exposing ``app``.
+SERVICE_COMMANDS = {"case": "intake", "routing": "routing", "deadlines": "deadlines",
+                    "stats": "statistics"}
+
+
 def _register_subcommands() -> None:
-    # Sub-command groups that live with their service (imported lazily to keep `xf` fast).
+    import importlib
+    import importlib.util
+
     from shared.cli import demo
 
     app.command(name="demo")(demo.demo)
+    for group, service in SERVICE_COMMANDS.items():
+        module_name = f"services.{service}.cli"
+        if importlib.util.find_spec(module_name) is not None:
+            app.add_typer(importlib.import_module(module_name).app, name=group)
 
 
 _register_subcommands()

@@ -12,7 +12,7 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 
-from services.deadlines.calendar import (
+from shared.calendar import (
     OverlayError,
     WorkingCalendar,
     YearDays,

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from services.deadlines.calendar import WorkingCalendar
-from services.deadlines.rules import (
+from shared.calendar import WorkingCalendar
+from shared.limits import (
     LIMITS,
     SHANGHAI,
     CountingMode,
