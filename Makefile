@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test down status unit lint bench bench-intake clean-data
+.PHONY: up test down status unit lint bench bench-intake bench-routing bench-deadlines bench-statistics clean-data
 
 # The virtual environment, rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -37,10 +37,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy shared services
 
-bench: bench-intake
+## Benchmarks print figures (they need the local stack: `make up` or `xf stack up` first).
+bench: bench-intake bench-routing bench-deadlines bench-statistics
 
-bench-intake: $(STAMP)
-	$(BIN)/python -m benchmarks.intake
+bench-intake bench-routing bench-deadlines bench-statistics: bench-%: $(STAMP)
+	$(BIN)/xf stack up
+	$(BIN)/python -m benchmarks.$*
 
 ## Stop everything and delete local data (Kafka log, PostgreSQL cluster, logs). Keeps jars.
 clean-data: down
