@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from shared.settings import ServiceSettings
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from shared.settings import REPO_ROOT, ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):
     service_name: str = "intake"
     http_port: int = 8081
+    db_pool_max: int = 20
+    # AES-256-GCM key for personal data at rest, and the HMAC key of pseudonymous petitioner
+    # keys and content sketches: base64 of 32 bytes each. Required: no default.
+    pii_key: SecretStr
+    pseudonym_key: SecretStr
+    # Where uploaded import files wait while they are processed (resumed after a restart).
+    import_dir: Path = REPO_ROOT / "var" / "imports"
+    tracking_prefix: str = "XF"

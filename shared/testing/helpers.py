@@ -72,13 +72,14 @@ async def read_topic(bootstrap: str, topic: str, *, since: dict[int, int] | None
         while loop.time() < deadline:
             batch = await consumer.getmany(timeout_ms=200, max_records=5000)
             for records in batch.values():
-                for record in records:
-                    try:
-                        env: Envelope | None = decode(record.value)
-                    except PoisonMessage:
-                        env = None
-                    out.append((record, env))
+                out.extend((r, _decode_or_none(r.value)) for r in records)
             if until is not None and until(out):
+                # Read on to the current end, so a duplicate right behind shows up too.
+                ends = await consumer.end_offsets(list(consumer.assignment()))
+                while any([await consumer.position(tp) < end for tp, end in ends.items()]):
+                    more = await consumer.getmany(timeout_ms=200, max_records=5000)
+                    for records in more.values():
+                        out.extend((r, _decode_or_none(r.value)) for r in records)
                 break
             if until is None and not batch and all(
                 [await _caught_up(consumer, tp) for tp in consumer.assignment()]
@@ -87,6 +88,13 @@ async def read_topic(bootstrap: str, topic: str, *, since: dict[int, int] | None
         return out
     finally:
         await consumer.stop()
+
+
+def _decode_or_none(value: bytes | None) -> Envelope | None:
+    try:
+        return decode(value)
+    except PoisonMessage:
+        return None
 
 
 async def _async(value: T) -> T:

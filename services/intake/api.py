@@ -1,0 +1,136 @@
+"""Intake's HTTP API (SPEC §6): submit a case, read it (staff), track it (public)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from services.intake import store
+from services.intake.crypto import associated_data as associated
+from services.intake.metrics import CASES_RECEIVED, PERSONAL_DATA_READS
+from services.intake.registrar import Registrar
+from services.intake.registration import ENC_COLUMN, PERSONAL_FIELDS, Keys
+from services.intake.validation import SubmissionInvalid, validate_submission
+from shared.clock import Clock, iso
+from shared.logging import get_logger
+from shared.vocab import Vocabulary
+from shared.web import error, field_errors, json_response, principal, read_json
+
+log = get_logger(__name__)
+NOT_FOUND = "no case with this tracking number and query code"
+
+
+class CaseApi:
+    def __init__(self, pool: asyncpg.Pool, registrar: Registrar, keys: Keys, clock: Clock,
+                 vocab: Vocabulary) -> None:
+        self._pool = pool
+        self._registrar = registrar
+        self._keys = keys
+        self._clock = clock
+        self._vocab = vocab
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_post("/v1/cases", self.submit)
+        app.router.add_get("/v1/cases/{case_id}", self.read)
+        app.router.add_get("/v1/track/{tracking_no}", self.track)
+
+    async def submit(self, request: web.Request) -> web.Response:
+        who = principal(request)
+        body = await read_json(request)
+        channel_hint = body.get("channel") if isinstance(body, dict) else None
+        try:
+            case = validate_submission(body, now=self._clock.now(), vocab=self._vocab)
+        except SubmissionInvalid as exc:
+            channel = self._vocab.channels.resolve(str(channel_hint or "")) or "unknown"
+            CASES_RECEIVED.labels(channel, "rejected").inc()
+            return field_errors([e.as_dict() for e in exc.errors])
+        if not who.may_submit_on(case.channel):
+            raise error(403, f"this token may not submit cases on channel {case.channel!r}")
+        outcome = await self._registrar.submit(case, actor=who.actor)
+        CASES_RECEIVED.labels(case.channel,
+                              "accepted" if outcome.created else "duplicate_request").inc()
+        log.info("case_submitted", case_id=outcome.body["case_id"], channel=case.channel,
+                 created=outcome.created)
+        return json_response(outcome.body, status=201 if outcome.created else 200)
+
+    async def read(self, request: web.Request) -> web.Response:
+        who = principal(request)
+        async with self._pool.acquire() as conn:
+            row = await store.get_case(conn, request.match_info["case_id"])
+            if row is None:
+                raise error(404, "no such case")
+            if not who.is_staff and not (who.role == "unit"
+                                         and who.may_act_for(row["assigned_unit"])):
+                raise error(403, "only staff, admin or the assigned unit may read this case")
+            steps = await store.timeline(conn, row["case_id"])
+            record = self.render_case(row, steps, internal=True)
+            if who.is_staff:
+                async with conn.transaction():
+                    record["petitioner"] = self._personal_data(row, record["petitioner"])
+                    await store.audit_personal_data_read(
+                        conn, row["case_id"], who.name or who.actor, who.role,
+                        [f for f in PERSONAL_FIELDS if row[ENC_COLUMN[f]]],
+                    )
+                PERSONAL_DATA_READS.labels(who.role).inc()
+        return json_response(record)
+
+    async def track(self, request: web.Request) -> web.Response:
+        code = request.query.get("code", "")
+        async with self._pool.acquire() as conn:
+            row = await store.get_by_tracking_no(conn, request.match_info["tracking_no"])
+            # An unknown number and a wrong code answer alike: nothing to learn by probing.
+            if row is None or not code or not self._registrar.query_code_matches(row, code):
+                raise error(404, NOT_FOUND)
+            steps = await store.timeline(conn, row["case_id"])
+        record = self.render_case(row, steps, internal=False)
+        # The petitioner's own words may name people: the public page shows none of them.
+        for private in ("petitioner", "case_id", "subject", "external_id", "title", "content",
+                        "assigned_by", "leader", "version"):
+            record.pop(private, None)
+        return json_response(record)
+
+    def render_case(self, row: asyncpg.Record, steps: list[asyncpg.Record], *,
+                    internal: bool) -> dict[str, Any]:
+        v = self._vocab
+        return {
+            "case_id": str(row["case_id"]),
+            "tracking_no": row["tracking_no"],
+            "status": row["status"],
+            "version": row["version"],
+            "channel": v.channels.render(row["channel"]),
+            "jurisdiction": v.jurisdictions.render(row["jurisdiction"]),
+            "category": v.categories.render(row["category"]),
+            "title": row["title"],
+            "content": row["content"],
+            "external_id": row["external_id"],
+            "received_at": iso(row["received_at"]),
+            "signers": row["signers"],
+            "assigned_unit": row["assigned_unit"],
+            "leader": row["leader"],
+            "subject": {"unit": row["subject_unit"], "person": row["subject_person"]},
+            "assigned_by": row["assigned_by"],
+            "petitioner": {"anonymous": row["anonymous"]},
+            "timeline": [render_step(s, internal=internal) for s in steps],
+        }
+
+    def _personal_data(self, row: asyncpg.Record, base: dict[str, Any]) -> dict[str, Any]:
+        case_id = str(row["case_id"])
+        out = dict(base)
+        for f in PERSONAL_FIELDS:
+            blob = row[ENC_COLUMN[f]]
+            out[f] = (self._keys.cipher.decrypt(bytes(blob), associated=associated(case_id, f))
+                      if blob else None)
+        return out
+
+
+def render_step(step: asyncpg.Record, *, internal: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "seq": step["seq"], "action": step["action"], "status": step["status"],
+        "at": iso(step["at"]), "actor": step["actor"], "note": step["public_note"],
+    }
+    if internal:
+        out["internal_note"] = step["internal_note"]
+        out["details"] = store.details(step)
+    return out

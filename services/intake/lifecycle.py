@@ -1,0 +1,379 @@
+"""The case lifecycle (SPEC §3): one transition table and a pure decision on each action.
+
+A status names the last milestone a case reached. ``TRANSITIONS`` below is the whole lifecycle
+and the only place it is written; ``decide`` adds the rules on an action's details.
+
+Orderings chosen where SPEC leaves room:
+- ``in_progress`` is not a stored status: no action marks "work started" and the handling
+  limit runs from acceptance (Art. 34), so ``accepted`` and ``extended`` are the in-progress
+  statuses (``IN_PROGRESS``). A second ``extend`` is refused by the table (409, Art. 34 note).
+- Feedback (反馈) follows closure; a rating follows feedback, because the petitioner rates an
+  answer he has been told about. Each happens once.
+- A review request needs a closed case (so closure statistics count it) but its 30-day window
+  runs from the written answer, the reply's ``at`` (Art. 35); a re-review request's from the
+  review decision (Art. 36). Both are Asia/Shanghai dates: the last allowed day is start + 30,
+  unless the state carries a precomputed due date (the deadlines service's roll-forward rule).
+- The 5-working-day objection window needs the working-day calendar, which this module does
+  not know: the caller precomputes its last day (``CaseState.objection_due``, set from the
+  ``assign`` command); ``None`` means no limit is known and the objection is allowed.
+- Events carry no free text (reasons may name people, SPEC §3 保密); reasons stay in intake's
+  timeline. ``assign`` emits nothing: routing's ``case.assigned`` already is the event. A
+  transfer routing decided (``case.transfer_decided``) is applied as ``transfer_out`` and does
+  emit ``case.transferred_out``: intake, the system of record, takes that step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from services.intake.validation import CLOCK_SKEW, FieldError
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+EXTENSION_MAX_DAYS = 30  # Art. 34
+REVIEW_WINDOW_DAYS = 30  # Art. 35 and 36
+MAX_REASON = 2000
+
+
+class CaseStatus(StrEnum):
+    REGISTERED = "registered"
+    ASSIGNED = "assigned"
+    TRANSFERRED_OUT = "transferred_out"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXTENDED = "extended"
+    REPLIED = "replied"
+    CLOSED = "closed"
+    FEEDBACK_GIVEN = "feedback_given"
+    RATED = "rated"
+    REVIEW_REQUESTED = "review_requested"
+    REVIEWED = "reviewed"
+    REREVIEW_REQUESTED = "rereview_requested"
+    FINAL = "final"
+
+
+class Action(StrEnum):
+    ASSIGN = "assign"  # internal
+    OBJECT = "object"
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    TRANSFER_OUT = "transfer_out"
+    EXTEND = "extend"
+    REPLY = "reply"
+    CLOSE = "close"
+    FEEDBACK = "feedback"
+    RATE = "rate"
+    REQUEST_REVIEW = "request_review"
+    REVIEW_DECISION = "review_decision"
+    REQUEST_REREVIEW = "request_rereview"
+    REREVIEW_DECISION = "rereview_decision"
+
+
+class Rating(StrEnum):
+    SATISFIED = "satisfied"
+    BASICALLY_SATISFIED = "basically_satisfied"
+    UNSATISFIED = "unsatisfied"
+
+
+class EventType(StrEnum):
+    OBJECTED = "case.objected"
+    ACCEPTED = "case.accepted"
+    DECLINED = "case.declined"
+    TRANSFERRED_OUT = "case.transferred_out"
+    EXTENDED = "case.extended"
+    REPLIED = "case.replied"
+    CLOSED = "case.closed"
+    FEEDBACK_GIVEN = "case.feedback_given"
+    RATED = "case.rated"
+    REVIEW_REQUESTED = "case.review_requested"
+    REVIEWED = "case.reviewed"
+    REREVIEW_REQUESTED = "case.rereview_requested"
+    REREVIEWED = "case.rereviewed"
+
+
+S, A = CaseStatus, Action
+
+# The lifecycle, in one place: status → {action: next status}. Absent means refused (409).
+TRANSITIONS: Mapping[CaseStatus, Mapping[Action, CaseStatus]] = {
+    S.REGISTERED: {A.ASSIGN: S.ASSIGNED, A.TRANSFER_OUT: S.TRANSFERRED_OUT},
+    S.ASSIGNED: {
+        A.OBJECT: S.REGISTERED, A.ACCEPT: S.ACCEPTED, A.DECLINE: S.DECLINED,
+        A.TRANSFER_OUT: S.TRANSFERRED_OUT,
+    },
+    S.ACCEPTED: {A.EXTEND: S.EXTENDED, A.REPLY: S.REPLIED},
+    S.EXTENDED: {A.REPLY: S.REPLIED},
+    S.REPLIED: {A.CLOSE: S.CLOSED},
+    S.CLOSED: {A.FEEDBACK: S.FEEDBACK_GIVEN, A.REQUEST_REVIEW: S.REVIEW_REQUESTED},
+    S.FEEDBACK_GIVEN: {A.RATE: S.RATED, A.REQUEST_REVIEW: S.REVIEW_REQUESTED},
+    S.RATED: {A.REQUEST_REVIEW: S.REVIEW_REQUESTED},
+    S.REVIEW_REQUESTED: {A.REVIEW_DECISION: S.REVIEWED},
+    S.REVIEWED: {A.REQUEST_REREVIEW: S.REREVIEW_REQUESTED},
+    S.REREVIEW_REQUESTED: {A.REREVIEW_DECISION: S.FINAL},
+    S.TRANSFERRED_OUT: {},
+    S.DECLINED: {},
+    S.FINAL: {},
+}
+
+EVENTS: Mapping[Action, EventType] = {
+    A.OBJECT: EventType.OBJECTED, A.ACCEPT: EventType.ACCEPTED, A.DECLINE: EventType.DECLINED,
+    A.TRANSFER_OUT: EventType.TRANSFERRED_OUT, A.EXTEND: EventType.EXTENDED,
+    A.REPLY: EventType.REPLIED, A.CLOSE: EventType.CLOSED, A.FEEDBACK: EventType.FEEDBACK_GIVEN,
+    A.RATE: EventType.RATED, A.REQUEST_REVIEW: EventType.REVIEW_REQUESTED,
+    A.REVIEW_DECISION: EventType.REVIEWED, A.REQUEST_REREVIEW: EventType.REREVIEW_REQUESTED,
+    A.REREVIEW_DECISION: EventType.REREVIEWED,
+}
+
+INTERNAL_ACTIONS = frozenset({A.ASSIGN})
+PUBLIC_ACTIONS: tuple[str, ...] = tuple(a.value for a in Action if a not in INTERNAL_ACTIONS)
+REASON_REQUIRED = frozenset({A.DECLINE, A.EXTEND, A.OBJECT, A.TRANSFER_OUT})
+IN_PROGRESS = frozenset({S.ACCEPTED, S.EXTENDED})
+TERMINAL = frozenset(s for s, moves in TRANSITIONS.items() if not moves)
+
+# Why some refusals happen, for a 409 that explains more than "not allowed".
+_NOTES: Mapping[tuple[CaseStatus, Action | None], str] = {
+    (S.EXTENDED, A.EXTEND): "the handling limit may be extended only once (Art. 34)",
+    (S.FINAL, None): "the case is final after re-review (Art. 36)",
+    (S.DECLINED, None): "the case was declined",
+    (S.TRANSFERRED_OUT, None): "the case was transferred out of the bureau",
+}
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """What the lifecycle needs to know about a case (intake's row, minus personal data)."""
+
+    case_id: str
+    status: CaseStatus
+    received_at: datetime
+    last_action_at: datetime | None = None
+    objection_due: date | None = None  # last Asia/Shanghai day an objection is allowed
+    extension_days: int | None = None
+    replied_at: datetime | None = None
+    reviewed_at: datetime | None = None
+    review_request_due: date | None = None  # precomputed; else date(replied_at) + 30
+    rereview_request_due: date | None = None  # precomputed; else date(reviewed_at) + 30
+    rating: Rating | None = None
+
+
+@dataclass(frozen=True)
+class ActionCommand:
+    """One requested action: the body of ``POST /v1/cases/{id}/actions`` or routing's event."""
+
+    action: Action | str
+    at: datetime | None = None  # defaults to now
+    reason: str | None = None
+    days: int | None = None  # extend only
+    rating: Rating | str | None = None  # rate only
+    transfer_to: str | None = None  # transfer_out only: the body it goes to (no personal data)
+    objection_due: date | None = None  # assign only: last day the new unit may object
+    from_routing: bool = False  # applied from routing.events: internal actions allowed
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    """An event for ``case.events``: no free text, no personal data."""
+
+    type: EventType
+    case_id: str
+    at: datetime
+    status: CaseStatus
+    previous_status: CaseStatus
+    days: int | None = None
+    rating: Rating | None = None
+    transfer_to: str | None = None
+
+    def payload(self) -> dict[str, object]:
+        body: dict[str, object] = {
+            "case_id": self.case_id, "at": self.at.isoformat(), "status": self.status.value,
+            "previous_status": self.previous_status.value,
+        }
+        if self.days is not None:
+            body["days"] = self.days
+        if self.rating is not None:
+            body["rating"] = self.rating.value
+        if self.transfer_to is not None:
+            body["transfer_to"] = self.transfer_to
+        return body
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    previous_status: CaseStatus
+    status: CaseStatus
+    at: datetime
+    reason: str | None  # for intake's timeline only
+    state: CaseState  # the case after the action: what to persist
+    event: CaseEvent | None  # what to publish, None when nothing is
+
+
+class IllegalTransition(Exception):
+    """The action is not possible in the case's status (HTTP 409); nothing changes."""
+
+    def __init__(self, current_status: str, action: str, allowed_actions: list[str]) -> None:
+        self.current_status = current_status
+        self.action = action
+        self.allowed_actions = allowed_actions
+        status = CaseStatus(current_status)
+        note = _NOTES.get((status, Action(action))) or _NOTES.get((status, None))
+        allowed = ", ".join(allowed_actions) or "none"
+        super().__init__(
+            f"cannot {action} a case that is {current_status}"
+            + (f": {note}" if note else "")
+            + f"; allowed now: {allowed}"
+        )
+
+
+class ActionInvalid(ValueError):
+    """The action is possible but its details break a rule (HTTP 422); nothing changes."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+def allowed_actions(status: CaseStatus | str, *, include_internal: bool = False) -> list[str]:
+    """The actions the table allows from ``status``, in the canonical order of ``Action``."""
+    moves = TRANSITIONS[CaseStatus(status)]
+    return [a.value for a in Action if a in moves and (include_internal or a not in
+                                                        INTERNAL_ACTIONS)]
+
+
+def decide(state: CaseState, command: ActionCommand, *, now: datetime) -> Decision:
+    """The outcome of ``command`` on ``state``, or IllegalTransition / ActionInvalid."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    action = _action(command)
+    target = TRANSITIONS[state.status].get(action)
+    if target is None:
+        allowed = allowed_actions(state.status, include_internal=command.from_routing)
+        raise IllegalTransition(state.status.value, action.value, allowed)
+    errors: list[FieldError] = []
+    at = _at(state, command, now, errors)
+    reason = _reason(action, command.reason, errors)
+    days, rating, transfer_to = _details(action, command, errors)
+    if at is not None:
+        _window(state, action, at, errors)
+    if errors or at is None:
+        raise ActionInvalid(errors)
+    objection_due = state.objection_due
+    if action in (A.ASSIGN, A.OBJECT):  # each assignment opens its own objection window
+        objection_due = command.objection_due
+    new_state = replace(
+        state, status=target, last_action_at=at, objection_due=objection_due,
+        extension_days=days if action is A.EXTEND else state.extension_days,
+        replied_at=at if action is A.REPLY else state.replied_at,
+        reviewed_at=at if action is A.REVIEW_DECISION else state.reviewed_at,
+        rating=rating if action is A.RATE else state.rating,
+    )
+    event = None
+    if action in EVENTS:
+        event = CaseEvent(EVENTS[action], state.case_id, at, target, state.status, days, rating,
+                          transfer_to)
+    return Decision(action, state.status, target, at, reason, new_state, event)
+
+
+def _action(command: ActionCommand) -> Action:
+    try:
+        action = Action(command.action)
+    except ValueError:
+        raise ActionInvalid([FieldError(
+            "action", f"action {command.action!r} is unknown; use one of "
+            + ", ".join(PUBLIC_ACTIONS)
+        )]) from None
+    if action in INTERNAL_ACTIONS and not command.from_routing:
+        raise ActionInvalid([FieldError(
+            "action", f"action {action.value!r} is recorded from routing, not requested"
+        )])
+    return action
+
+
+def _at(
+    state: CaseState, command: ActionCommand, now: datetime, errors: list[FieldError]
+) -> datetime | None:
+    at = command.at or now
+    if at.tzinfo is None:
+        errors.append(FieldError("at", "at must include a UTC offset (Z or +08:00)"))
+        return None
+    if at > now + CLOCK_SKEW:
+        errors.append(FieldError("at", "at must not be in the future"))
+    if at < state.received_at:
+        errors.append(FieldError("at", "at must not be before the case was received"))
+    if state.last_action_at is not None and at < state.last_action_at:
+        errors.append(FieldError("at", "at must not be before the case's previous action"))
+    return at
+
+
+def _reason(action: Action, reason: str | None, errors: list[FieldError]) -> str | None:
+    text = reason.strip() if isinstance(reason, str) else None
+    if reason is not None and not isinstance(reason, str):
+        errors.append(FieldError("reason", "reason must be a string"))
+    elif not text and action in REASON_REQUIRED:
+        errors.append(FieldError("reason", f"reason is required to {action.value}"))
+    elif text and len(text) > MAX_REASON:
+        errors.append(FieldError("reason", f"reason must be at most {MAX_REASON} characters"))
+    return text or None
+
+
+def _details(
+    action: Action, command: ActionCommand, errors: list[FieldError]
+) -> tuple[int | None, Rating | None, str | None]:
+    """Each detail belongs to one action: required there, refused elsewhere."""
+    days, rating = command.days, None
+    if action is A.EXTEND:
+        if days is None:
+            errors.append(FieldError("days", "days is required to extend"))
+        elif isinstance(days, bool) or not isinstance(days, int):
+            errors.append(FieldError("days", "days must be a whole number"))
+        elif not 1 <= days <= EXTENSION_MAX_DAYS:
+            errors.append(FieldError(
+                "days", f"days must be between 1 and {EXTENSION_MAX_DAYS} (Art. 34)"
+            ))
+    elif days is not None:
+        errors.append(FieldError("days", "days applies only to extend"))
+    if action is A.RATE:
+        try:
+            rating = Rating(command.rating) if command.rating is not None else None
+        except ValueError:
+            pass
+        if rating is None:
+            errors.append(FieldError(
+                "rating", "rating is required to rate: one of " + ", ".join(Rating)
+            ))
+    elif command.rating is not None:
+        errors.append(FieldError("rating", "rating applies only to rate"))
+    if command.objection_due is not None and action is not A.ASSIGN:
+        errors.append(FieldError("objection_due", "objection_due applies only to assign"))
+    to = command.transfer_to.strip() if isinstance(command.transfer_to, str) else None
+    if command.transfer_to is not None and action is not A.TRANSFER_OUT:
+        errors.append(FieldError("transfer_to", "transfer_to applies only to transfer_out"))
+    elif command.transfer_to is not None and not (to and len(to) <= 200):
+        errors.append(FieldError("transfer_to", "transfer_to must be 1 to 200 characters"))
+    return days, rating, to
+
+
+def _window(state: CaseState, action: Action, at: datetime, errors: list[FieldError]) -> None:
+    """Time windows counted in Asia/Shanghai dates."""
+    day = at.astimezone(SHANGHAI).date()
+    due: date | None = None
+    why = ""
+    if action is A.OBJECT:
+        due, why = state.objection_due, "5 working days from the transfer, Art. 23"
+    elif action is A.REQUEST_REVIEW:
+        due = state.review_request_due or _plus_days(state.replied_at, REVIEW_WINDOW_DAYS)
+        why = "30 days from the written answer, Art. 35"
+    elif action is A.REQUEST_REREVIEW:
+        due = state.rereview_request_due or _plus_days(state.reviewed_at, REVIEW_WINDOW_DAYS)
+        why = "30 days from the review decision, Art. 36"
+    if due is not None and day > due:
+        errors.append(FieldError(
+            "at", f"the time to {action.value} ended on {due.isoformat()} ({why})"
+        ))
+
+
+def _plus_days(start: datetime | None, days: int) -> date | None:
+    """Days count from the day after the start, so the last day is start's date + days."""
+    return None if start is None else start.astimezone(SHANGHAI).date() + timedelta(days=days)

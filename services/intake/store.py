@@ -1,0 +1,112 @@
+"""Intake's PostgreSQL adapter: cases, timeline, audit of personal-data reads."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import orjson
+
+from services.intake.registration import Registration
+from shared import outbox
+from shared.topics import CASE_EVENTS
+
+_CASE_COLUMNS = (
+    "case_id", "tracking_no", "query_code_enc", "channel", "external_id", "jurisdiction",
+    "category", "title", "content", "received_at", "registered_at", "status", "signers",
+    "anonymous", "reachable", "petitioner_key", "petitioner_name_enc", "petitioner_id_enc",
+    "petitioner_phone_enc", "petitioner_address_enc", "subject_unit", "subject_person",
+    "assigned_by", "last_action_at",
+)
+_COLUMN_TYPES = (
+    "uuid", "text", "bytea", "text", "text", "text", "text", "text", "text", "timestamptz",
+    "timestamptz", "text", "int", "bool", "bool", "text", "bytea", "bytea", "bytea", "bytea",
+    "text", "text", "text", "timestamptz",
+)
+# Set-based: one statement inserts a whole batch (an import batch, or one API case).
+_INSERT_CASES = f"""
+INSERT INTO cases ({", ".join(_CASE_COLUMNS)})
+SELECT * FROM unnest({", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(_COLUMN_TYPES))})
+ON CONFLICT (channel, external_id) DO NOTHING
+RETURNING case_id
+"""
+
+
+async def next_tracking_numbers(conn: asyncpg.Connection, year: int, count: int) -> list[int]:
+    """Numbers unique within ``year`` from a per-year sequence (gaps allowed, no hot row)."""
+    name = f"tracking_no_{int(year)}"
+    query = f"SELECT nextval('{name}') FROM generate_series(1, $1)"
+    try:
+        return [r[0] for r in await conn.fetch(query, count)]
+    except asyncpg.UndefinedTableError:
+        try:
+            await conn.execute(f"CREATE SEQUENCE IF NOT EXISTS {name}")
+        except (asyncpg.UniqueViolationError, asyncpg.DuplicateTableError):
+            pass  # created by a concurrent request a moment ago
+        return [r[0] for r in await conn.fetch(query, count)]
+
+
+async def insert_registrations(conn: asyncpg.Connection, regs: Sequence[Registration],
+                               topic_prefix: str, actor: str) -> set[str]:
+    """Cases, their first timeline step and outbox events, in the caller's transaction.
+
+    Returns the ids of the cases inserted; a ``(channel, external_id)`` that already exists
+    is skipped and writes nothing.
+    """
+    if not regs:
+        return set()
+    columns = [[reg.row[c] for reg in regs] for c in _CASE_COLUMNS]
+    inserted = {str(r["case_id"]) for r in await conn.fetch(_INSERT_CASES, *columns)}
+    fresh = [reg for reg in regs if reg.case_id in inserted]
+    if not fresh:
+        return inserted
+    await conn.execute(
+        """INSERT INTO case_timeline (case_id, seq, action, status, at, actor)
+           SELECT id, 1, 'register', 'registered', at, $3
+           FROM unnest($1::uuid[], $2::timestamptz[]) AS t(id, at)""",
+        [reg.row["case_id"] for reg in fresh], [reg.row["received_at"] for reg in fresh], actor,
+    )
+    await outbox.add(conn, CASE_EVENTS.name(topic_prefix), [reg.event for reg in fresh])
+    return inserted
+
+
+async def find_by_external_id(conn: asyncpg.Connection, channel: str, external_id: str
+                              ) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT case_id, tracking_no, query_code_enc, received_at FROM cases "
+        "WHERE channel = $1 AND external_id = $2", channel, external_id,
+    )
+
+
+async def get_case(conn: asyncpg.Connection, case_id: str) -> asyncpg.Record | None:
+    try:
+        key = uuid.UUID(case_id)
+    except ValueError:
+        return None
+    return await conn.fetchrow("SELECT * FROM cases WHERE case_id = $1", key)
+
+
+async def get_by_tracking_no(conn: asyncpg.Connection, tracking: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM cases WHERE tracking_no = $1", tracking)
+
+
+async def timeline(conn: asyncpg.Connection, case_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT seq, action, status, at, actor, public_note, internal_note, details "
+        "FROM case_timeline WHERE case_id = $1 ORDER BY seq", case_id,
+    )
+
+
+async def audit_personal_data_read(conn: asyncpg.Connection, case_id: uuid.UUID, actor: str,
+                                   role: str, fields: Sequence[str]) -> None:
+    await conn.execute(
+        "INSERT INTO personal_data_reads (case_id, actor, role, fields) VALUES ($1, $2, $3, $4)",
+        case_id, actor, role, list(fields),
+    )
+
+
+def details(record: asyncpg.Record) -> dict[str, Any]:
+    raw = record["details"]
+    return orjson.loads(raw) if isinstance(raw, str) else dict(raw or {})

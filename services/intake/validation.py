@@ -1,0 +1,388 @@
+"""Validation of a case submission (SPEC §6 ``POST /v1/cases``) and of one import row.
+
+Pure: no I/O. Written by hand rather than as a pydantic model because every error must name
+its field by the API's dotted path (``petitioner.id_number``) and say why in plain English, and
+every error is collected in one pass: a clerk fixing a rejected import row wants the whole list.
+
+Messages never echo a personal value (name, resident ID, phone, address): import errors are
+stored and shown to operators and may reach logs, and identity is confidential (SPEC §3 保密).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from shared.vocab import Terms, Vocabulary
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Submitting systems' clocks drift; a few minutes ahead is not "in the future".
+CLOCK_SKEW = timedelta(minutes=5)
+MAX_SIGNERS = 100_000  # far above any real joint letter; keeps the value in a 4-byte column
+
+TOP_FIELDS = frozenset(
+    {"channel", "external_id", "received_at", "jurisdiction", "category", "title", "content",
+     "petitioner", "signers", "subject", "assigned_by"}
+)
+PETITIONER_FIELDS = frozenset({"name", "id_number", "phone", "address", "anonymous"})
+SUBJECT_FIELDS = frozenset({"unit", "person"})
+
+# CSV column → path in the JSON body, so a row is checked by exactly the same rules and its
+# errors carry the same field names as the API's.
+ROW_COLUMNS: dict[str, tuple[str, ...]] = {
+    **{c: (c,) for c in ("channel", "external_id", "received_at", "jurisdiction", "category",
+                         "title", "content", "signers")},
+    **{f"petitioner_{f}": ("petitioner", f) for f in ("name", "id_number", "phone", "address")},
+    "anonymous": ("petitioner", "anonymous"),
+    **{f"subject_{f}": ("subject", f) for f in ("unit", "person")},
+}
+_TRUE = frozenset({"true", "1", "yes", "y", "是"})
+_FALSE = frozenset({"false", "0", "no", "n", "否"})
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str  # dotted path in the JSON body, e.g. "petitioner.id_number"; "body" for the whole
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+class SubmissionInvalid(ValueError):
+    """The submission breaks one or more rules; ``errors`` lists every one (HTTP 422)."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+# Personal fields are kept out of repr so that logging a NewCase by mistake leaks nothing.
+@dataclass(frozen=True)
+class Petitioner:
+    name: str | None = field(default=None, repr=False)
+    id_number: str | None = field(default=None, repr=False)  # 18 chars, upper-case X
+    phone: str | None = field(default=None, repr=False)  # digits; landline extension after "-"
+    address: str | None = field(default=None, repr=False)
+    anonymous: bool = False
+
+
+@dataclass(frozen=True)
+class Subject:
+    unit: str | None = None
+    person: str | None = None
+
+
+@dataclass(frozen=True)
+class NewCase:
+    channel: str  # vocabulary codes, never labels
+    jurisdiction: str
+    category: str
+    title: str
+    content: str = field(repr=False)  # long, and may describe people
+    received_at: datetime  # aware
+    petitioner: Petitioner
+    external_id: str | None = None
+    signers: int = 1
+    subject: Subject = Subject()
+    assigned_by: str | None = None
+
+
+# --- reusable checks: each returns the normalised value or raises ValueError(reason) -------
+
+_ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
+_ID_CHECK = "10X98765432"
+_ID_FORMAT = re.compile(r"\d{17}[\dX]")
+
+
+def resident_id_check_digit(first17: str) -> str:
+    """GB 11643-1999 check character (ISO 7064 MOD 11-2) for the first 17 digits."""
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def normalise_resident_id(value: str, *, today: date) -> str:
+    """An 18-character resident ID, upper-case X, with a real birth date and check digit."""
+    ident = re.sub(r"\s+", "", value).upper()
+    if not _ID_FORMAT.fullmatch(ident):
+        raise ValueError("must be 18 characters: 17 digits then a digit or X")
+    try:
+        born = date(int(ident[6:10]), int(ident[10:12]), int(ident[12:14]))
+    except ValueError:
+        raise ValueError("has an impossible birth date in characters 7-14 (YYYYMMDD)") from None
+    if born > today:
+        raise ValueError("has a birth date in the future")
+    if born.year < 1900:
+        raise ValueError("has a birth date before 1900")
+    if resident_id_check_digit(ident[:17]) != ident[17]:
+        raise ValueError("has a wrong check digit (GB 11643-1999); look for a mistyped digit")
+    return ident
+
+
+_MOBILE = re.compile(r"(?:\+?86)?(1[3-9]\d{9})")
+# Area codes: 010 and 02x have three digits, every other (03xx-09xx) four; then the number.
+_LANDLINE = re.compile(
+    r"\(?(0(?:10|2\d|[3-9]\d\d))\)?-?(\d{7,8})(?:(?:-|转|#|ext\.?|x)(\d{1,6}))?", re.IGNORECASE
+)
+
+
+def normalise_phone(value: str) -> str:
+    """Mobile → its 11 digits; landline → area code and number as digits, ``-ext`` if any."""
+    compact = re.sub(r"\s+", "", value)
+    mobile = _MOBILE.fullmatch(compact.replace("-", ""))
+    if mobile:
+        return mobile[1]
+    # Dashes where people usually put them (0796-8123456-801) separate the extension; dashes
+    # inside the number (0796-812-3456) do not, so try once more without them.
+    line = _LANDLINE.fullmatch(compact) or _LANDLINE.fullmatch(compact.replace("-", ""))
+    if line is None:
+        raise ValueError(
+            "must be a mainland mobile number (11 digits starting 13-19, +86 optional) "
+            "or a landline with its area code, e.g. 0796-8123456"
+        )
+    return line[1] + line[2] + (f"-{line[3]}" if line[3] else "")
+
+
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?"
+)
+
+
+def parse_rfc3339(value: str) -> datetime:
+    """An aware datetime from RFC 3339 text; a local time without an offset is refused."""
+    text = value.strip()
+    match = _RFC3339.fullmatch(text)
+    if match is None:
+        raise ValueError("must be an RFC 3339 date-time such as 2024-03-01T09:30:00+08:00")
+    if match["offset"] is None:
+        raise ValueError("must include a UTC offset (Z or +08:00): a bare local time is ambiguous")
+    try:
+        return datetime.fromisoformat(text.upper().replace(" ", "T"))
+    except ValueError as exc:
+        raise ValueError(f"is not a real date-time ({exc})") from None
+
+
+# --- the submission ---------------------------------------------------------------------
+
+
+class _Errors(list[FieldError]):
+    def bad(self, path: str, why: str) -> None:
+        """Record that ``path`` breaks a rule; the message reads "<path> <why>"."""
+        self.append(FieldError(path, f"{path} {why}"))
+
+
+def validate_submission(raw: object, *, now: datetime, vocab: Vocabulary) -> NewCase:
+    """The case of a ``POST /v1/cases`` body (or one JSON Lines import line)."""
+    return _finish(raw, now, vocab, _Errors())
+
+
+def validate_row(row: Mapping[str, str | None], *, now: datetime, vocab: Vocabulary) -> NewCase:
+    """The case of one CSV import row (columns as in ``ROW_COLUMNS``; empty cell = absent)."""
+    errors = _Errors()
+    body: dict[str, Any] = {"petitioner": {}}  # a row always describes its petitioner
+    for column, cell in row.items():
+        if column is None:  # csv.DictReader's restkey: more cells than header columns
+            errors.append(FieldError("row", "row has more values than the header has columns"))
+            continue
+        name = column.strip().lstrip("\ufeff")
+        path = ROW_COLUMNS.get(name)
+        if path is None:
+            errors.append(FieldError(name, f"unknown column {name!r}"))
+            continue
+        if cell is None or not cell.strip():
+            continue
+        dotted, value = ".".join(path), cell.strip()
+        converted: object = value
+        # Only two columns are not text; convert them so the shared rules see JSON types.
+        if name == "anonymous":
+            # An unreadable flag counts as anonymous so the name rule does not pile on.
+            converted = value.lower() not in _FALSE
+            if value.lower() not in _TRUE | _FALSE:
+                errors.bad(dotted, "must be true or false (or 是/否)")
+        elif name == "signers":
+            if not value.isdecimal():
+                errors.bad(dotted, "must be a whole number")
+                continue
+            converted = int(value)
+        target = body
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = converted
+    return _finish(body, now, vocab, errors)
+
+
+def _finish(raw: object, now: datetime, vocab: Vocabulary, errors: _Errors) -> NewCase:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")  # a programming error, not the client's
+    case = _check(raw, now, vocab, errors)
+    if errors or case is None:
+        raise SubmissionInvalid(list(errors))
+    return case
+
+
+def _check(raw: object, now: datetime, vocab: Vocabulary, errors: _Errors) -> NewCase | None:
+    if not isinstance(raw, Mapping):
+        errors.append(FieldError("body", f"the body must be a JSON object, not {_kind(raw)}"))
+        return None
+    _unknown(raw, TOP_FIELDS, "", errors)
+    channel = _term(raw, "channel", vocab.channels, errors)
+    jurisdiction = _term(raw, "jurisdiction", vocab.jurisdictions, errors)
+    category = _term(raw, "category", vocab.categories, errors)
+    title = _text(raw, "title", errors, required=True, max_len=200)
+    content = _text(raw, "content", errors, required=True, max_len=20_000)
+    external_id = _text(raw, "external_id", errors, max_len=100)
+    assigned_by = _text(raw, "assigned_by", errors, max_len=200)
+    received_at = _received_at(raw.get("received_at"), now, errors)
+    signers = _signers(raw.get("signers"), errors)
+    petitioner = _petitioner(raw.get("petitioner"), now, errors)
+    subject = Subject()
+    sub = raw.get("subject")
+    if sub is not None and not isinstance(sub, Mapping):
+        errors.bad("subject", f"must be an object, not {_kind(sub)}")
+    elif sub is not None:
+        _unknown(sub, SUBJECT_FIELDS, "subject.", errors)
+        subject = Subject(
+            unit=_text(sub, "unit", errors, max_len=200, prefix="subject."),
+            person=_text(sub, "person", errors, max_len=100, prefix="subject."),
+        )
+    if (
+        errors or channel is None or jurisdiction is None or category is None
+        or title is None or content is None or petitioner is None
+    ):
+        return None
+    return NewCase(
+        channel=channel, jurisdiction=jurisdiction, category=category, title=title,
+        content=content, received_at=received_at, petitioner=petitioner,
+        external_id=external_id, signers=signers, subject=subject, assigned_by=assigned_by,
+    )
+
+
+def _petitioner(value: object, now: datetime, errors: _Errors) -> Petitioner | None:
+    if value is None:
+        errors.bad("petitioner", 'is required (send {"anonymous": true} if anonymous)')
+        return None
+    if not isinstance(value, Mapping):
+        errors.bad("petitioner", f"must be an object, not {_kind(value)}")
+        return None
+    _unknown(value, PETITIONER_FIELDS, "petitioner.", errors)
+    p = "petitioner."
+    before = len(errors)
+    name = _text(value, "name", errors, max_len=100, prefix=p)
+    name_broken = len(errors) > before
+    address = _text(value, "address", errors, max_len=500, prefix=p)
+    today = now.astimezone(SHANGHAI).date()  # birth dates are Chinese calendar dates
+    id_number = _checked(value, "id_number", errors,
+                         lambda s: normalise_resident_id(s, today=today))
+    phone = _checked(value, "phone", errors, normalise_phone)
+    anonymous = value.get("anonymous")
+    if anonymous is None:
+        anonymous = False
+    elif not isinstance(anonymous, bool):
+        errors.bad("petitioner.anonymous", f"must be true or false, not {_kind(anonymous)}")
+        # Whether a name is needed is unknowable now; one error about the flag is enough.
+        anonymous, name_broken = True, True
+    if not anonymous and name is None and not name_broken:
+        errors.bad("petitioner.name", "is required unless petitioner.anonymous is true")
+    return Petitioner(name=name, id_number=id_number, phone=phone, address=address,
+                      anonymous=anonymous)
+
+
+def _checked(
+    obj: Mapping[str, Any], key: str, errors: _Errors, check: Callable[[str], str]
+) -> str | None:
+    text = _text(obj, key, errors, max_len=100, prefix="petitioner.")
+    if text is None:
+        return None
+    try:
+        return check(text)
+    except ValueError as exc:
+        errors.bad(f"petitioner.{key}", str(exc))
+        return None
+
+
+def _received_at(value: object, now: datetime, errors: _Errors) -> datetime:
+    if value is None:
+        return now
+    if not isinstance(value, str):
+        errors.bad("received_at", f"must be a string, not {_kind(value)}")
+        return now
+    try:
+        when = parse_rfc3339(value)
+    except ValueError as exc:
+        errors.bad("received_at", str(exc))
+        return now
+    if when > now + CLOCK_SKEW:
+        errors.bad("received_at", "must not be in the future")
+    return when
+
+
+def _signers(value: object, errors: _Errors) -> int:
+    if value is None:
+        return 1  # one petitioner; five or more makes a collective petition (SPEC §3)
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors.bad("signers", f"must be a whole number, not {_kind(value)}")
+    elif value < 1:
+        errors.bad("signers", "must be at least 1")
+    elif value > MAX_SIGNERS:
+        errors.bad("signers", f"must be at most {MAX_SIGNERS}")
+    else:
+        return value
+    return 1
+
+
+def _term(raw: Mapping[str, Any], key: str, terms: Terms, errors: _Errors) -> str | None:
+    text = _text(raw, key, errors, required=True, max_len=100)
+    code = None if text is None else terms.resolve(text)
+    if text is not None and code is None:
+        errors.bad(key, f"{text!r} is unknown; use one of {', '.join(terms.codes)} "
+                        "or its Chinese name")
+    return code
+
+
+def _text(
+    raw: Mapping[str, Any], key: str, errors: _Errors,
+    *, required: bool = False, max_len: int, prefix: str = "",
+) -> str | None:
+    """A stripped, NFC-normalised string; None when absent (an error if required)."""
+    path, value = prefix + key, raw.get(key)
+    if value is not None and not isinstance(value, str):
+        errors.bad(path, f"must be a string, not {_kind(value)}")
+        return None
+    text = unicodedata.normalize("NFC", value).strip() if value else ""
+    if not text:
+        if required:
+            errors.bad(path, "is required and must not be blank")
+        return None
+    if "\x00" in text:  # PostgreSQL text cannot hold NUL
+        errors.bad(path, "must not contain NUL characters")
+    elif len(text) > max_len:
+        errors.bad(path, f"must be at most {max_len} characters, got {len(text)}")
+    else:
+        return text
+    return None
+
+
+def _unknown(
+    obj: Mapping[str, Any], allowed: frozenset[str], prefix: str, errors: _Errors
+) -> None:
+    for key in obj:
+        if key not in allowed:
+            errors.bad(f"{prefix}{key}",
+                       f"is not a known field; allowed: {', '.join(sorted(allowed))}")
+
+
+_KINDS: tuple[tuple[type, str], ...] = (
+    (bool, "a boolean"), (int, "a number"), (float, "a decimal number"), (str, "a string"),
+    (list, "an array"), (Mapping, "an object"),
+)
+
+
+def _kind(value: object) -> str:
+    """How a JSON value's type reads in an error message (bool before int: it is one)."""
+    if value is None:
+        return "null"
+    return next((name for t, name in _KINDS if isinstance(value, t)), type(value).__name__)

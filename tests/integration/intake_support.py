@@ -1,0 +1,55 @@
+"""What the intake tests share: a valid submission, a resident ID maker, database reads."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from shared.testing.helpers import read_topic
+from shared.topics import CASE_EVENTS
+
+
+def resident_id(birth: str = "19800101", seq: str = "123") -> str:
+    """A syntactically valid GB 11643 number (region 360802 = 吉州区) for tests."""
+    first17 = f"360802{birth}{seq}"
+    weights = [pow(2, 17 - i, 11) for i in range(17)]
+    check = "10X98765432"[sum(int(d) * w for d, w in zip(first17, weights, strict=True)) % 11]
+    return first17 + check
+
+
+def submission(channel: str = "letter", **over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "channel": channel,
+        "external_id": f"it-{uuid.uuid4()}",
+        "jurisdiction": "jizhou",
+        "category": "fees",
+        "title": "学校违规收费",
+        "content": "某某学校以资料费名义向学生收取费用，请求查处。",
+        "petitioner": {"name": "测试人", "id_number": resident_id(), "phone": "13800138000",
+                       "address": "吉州区某路1号"},
+    }
+    body.update(over)
+    return body
+
+
+async def case_count(dsn: str, where: str = "TRUE", *args: Any) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval(f"SELECT count(*) FROM cases WHERE {where}", *args))
+    finally:
+        await conn.close()
+
+
+async def registered_events(bootstrap: str, since: dict[int, int], case_ids: set[str],
+                            *, expect: int, within: float = 60.0) -> list[Any]:
+    """Every message after ``since`` whose key is one of ``case_ids`` (raw records)."""
+    keys = {c.encode() for c in case_ids}
+
+    def enough(msgs: list[tuple[Any, Any]]) -> bool:
+        return sum(1 for r, _ in msgs if r.key in keys) >= expect
+
+    msgs = await read_topic(bootstrap, CASE_EVENTS.name(), since=since, until=enough,
+                            within=within)
+    return [r for r, _ in msgs if r.key in keys]
