@@ -53,8 +53,11 @@ def numbered_rows(path: Path, fmt: str) -> Iterator[tuple[int, Any]]:
                     yield line_no, line
             return
         reader = csv.DictReader(f)
+        ended = 1  # the header's line
         for row in reader:
-            yield reader.line_num, row
+            # A quoted cell may span lines: report the line the row starts on.
+            yield ended + 1, row
+            ended = reader.line_num
 
 
 def parse_row(fmt: str, raw: Any, *, line: int, import_id: str, who: Principal,
