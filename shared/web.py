@@ -23,13 +23,13 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
                         content_type="application/json", headers=headers)
 
 
-def error(status: int, message: str, **extra: Any) -> web.HTTPException:
+def error(http_status: int, message: str, **extra: Any) -> web.HTTPException:
     """An HTTP error whose body is ``{"error": message, ...}``."""
     exc_class = web.HTTPException
     for cls in (web.HTTPBadRequest, web.HTTPUnauthorized, web.HTTPForbidden, web.HTTPNotFound,
                 web.HTTPConflict, web.HTTPRequestEntityTooLarge, web.HTTPUnsupportedMediaType,
                 web.HTTPUnprocessableEntity, web.HTTPServiceUnavailable):
-        if cls.status_code == status:
+        if cls.status_code == http_status:
             exc_class = cls
     kwargs: dict[str, Any] = {"text": orjson.dumps({"error": message, **extra}).decode(),
                               "content_type": "application/json"}

@@ -1,4 +1,5 @@
-"""Applying routing's assignment to the case record."""
+"""Applying routing's decisions to the case record: an assignment (first, after an objection,
+or a reassignment), a transfer out of the bureau, or a link to an earlier case."""
 
 from __future__ import annotations
 
@@ -6,16 +7,93 @@ import uuid
 
 import asyncpg
 
-from shared.schemas import CaseAssigned
+from services.intake import steps
+from services.intake.lifecycle import (
+    ActionCommand,
+    ActionInvalid,
+    CaseStatus,
+    IllegalTransition,
+    decide,
+)
+from shared.calendar import WorkingCalendar
+from shared.clock import Clock
+from shared.limits import CountingMode, DeadlineKind, compute_due, local_date
+from shared.logging import get_logger
+from shared.schemas import CaseAssigned, CaseLinked, CaseTransferDecided
+
+log = get_logger(__name__)
+ROUTING_ACTOR = "routing"
 
 
-async def apply_assignment(conn: asyncpg.Connection, event: CaseAssigned) -> None:
-    """Record the unit; an older assignment version arriving late changes nothing."""
-    await conn.execute(
-        """
-        UPDATE cases SET assigned_unit = $2, assignment_version = $3, leader = $4,
-               status = CASE WHEN status = 'registered' THEN 'assigned' ELSE status END
-        WHERE case_id = $1 AND assignment_version < $3
-        """,
-        uuid.UUID(event.case_id), event.unit, event.assignment_version, event.leader,
-    )
+class RoutingDecisions:
+    def __init__(self, calendar: WorkingCalendar, mode: CountingMode, clock: Clock,
+                 topic_prefix: str) -> None:
+        self._calendar = calendar
+        self._mode = mode
+        self._clock = clock
+        self._prefix = topic_prefix
+
+    async def assigned(self, conn: asyncpg.Connection, event: CaseAssigned) -> None:
+        row = await _locked(conn, event.case_id)
+        if row is None or event.assignment_version <= row["assignment_version"]:
+            return  # unknown case, or an older decision arriving late: nothing to do
+        await conn.execute(
+            "UPDATE cases SET assignment_version = $2, leader = $3 WHERE case_id = $1",
+            row["case_id"], event.assignment_version, event.leader)
+        row = await _locked(conn, event.case_id)
+        assert row is not None
+        if row["status"] == CaseStatus.REGISTERED:
+            objection_due = compute_due(DeadlineKind.objection, local_date(event.assigned_at),
+                                        self._calendar, self._mode).due_date
+            at = max(event.assigned_at, row["last_action_at"])
+            decision = decide(steps.state_of(row, self._calendar, self._mode),
+                              ActionCommand("assign", at=at, objection_due=objection_due,
+                                            from_routing=True),
+                              now=max(self._clock.now(), at))
+            await steps.persist(conn, row, decision, actor=ROUTING_ACTOR,
+                                topic_prefix=self._prefix, unit=event.unit, publish=False)
+            return
+        # A reassignment by staff while the case is being handled: the unit changes, the
+        # status does not.
+        version = await conn.fetchval(
+            "UPDATE cases SET assigned_unit = $2, version = version + 1 WHERE case_id = $1 "
+            "RETURNING version", row["case_id"], event.unit)
+        await steps.add_timeline(conn, row["case_id"], version, "reassign", row["status"],
+                                 event.assigned_at, ROUTING_ACTOR,
+                                 details={"unit": event.unit})
+
+    async def transfer_decided(self, conn: asyncpg.Connection, event: CaseTransferDecided
+                               ) -> None:
+        row = await _locked(conn, event.case_id)
+        if row is None or row["status"] != CaseStatus.REGISTERED:
+            return
+        at = max(event.at, row["last_action_at"])
+        try:
+            decision = decide(steps.state_of(row, self._calendar, self._mode),
+                              ActionCommand("transfer_out", at=at,
+                                            reason=f"routing rule {event.rule_id}",
+                                            transfer_to=event.body),
+                              now=max(self._clock.now(), at))
+        except (IllegalTransition, ActionInvalid) as exc:
+            log.warning("transfer_not_applied", case_id=event.case_id, error=str(exc))
+            return
+        await steps.persist(conn, row, decision, actor=ROUTING_ACTOR,
+                            topic_prefix=self._prefix, unit=None)
+
+    async def linked(self, conn: asyncpg.Connection, event: CaseLinked) -> None:
+        row = await _locked(conn, event.case_id)
+        if row is None or row["linked_to"] is not None:
+            return
+        version = await conn.fetchval(
+            "UPDATE cases SET linked_to = $2, link_kind = $3, version = version + 1 "
+            "WHERE case_id = $1 RETURNING version",
+            row["case_id"], uuid.UUID(event.linked_to), event.kind)
+        await steps.add_timeline(conn, row["case_id"], version, "link", row["status"],
+                                 max(event.at, row["last_action_at"]), ROUTING_ACTOR,
+                                 details={"kind": event.kind, "linked_to": event.linked_to})
+
+
+async def _locked(conn: asyncpg.Connection, case_id: str) -> asyncpg.Record | None:
+    """The case row, locked until the transaction ends (an API action may race with us)."""
+    return await conn.fetchrow("SELECT * FROM cases WHERE case_id = $1 FOR UPDATE",
+                               uuid.UUID(case_id))

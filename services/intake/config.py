@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from shared.limits import CountingMode
 from shared.settings import REPO_ROOT, ServiceSettings
 
 
@@ -20,3 +21,7 @@ class IntakeSettings(ServiceSettings):
     # Where uploaded import files wait while they are processed (resumed after a restart).
     import_dir: Path = REPO_ROOT / "var" / "imports"
     tracking_prefix: str = "XF"
+    # Working-day calendar for the objection and review windows: the library's data plus an
+    # operator overlay file for years it does not know (same format as the deadlines service).
+    calendar_overlay: Path | None = None
+    counting_mode: CountingMode = CountingMode.calendar_roll_forward

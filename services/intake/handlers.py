@@ -1,5 +1,5 @@
-"""Intake's consumer: routing decisions (``case.assigned``, ``case.transferred_out``,
-``case.linked``) applied to the case record, once per event (inbox in the same transaction)."""
+"""Intake's consumer: routing's decisions applied to the case record, once per event (inbox in
+the same transaction)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from services.intake import assignments
+from services.intake.assignments import RoutingDecisions
 from shared.consumer import BatchHandler, Delivered
 from shared.inbox import claim
-from shared.schemas import CaseAssigned
+from shared.schemas import CaseAssigned, CaseLinked, CaseTransferDecided
 
 
-def routing_handler(pool: asyncpg.Pool) -> BatchHandler:
+def routing_handler(pool: asyncpg.Pool, decisions: RoutingDecisions) -> BatchHandler:
     async def handle(batch: Sequence[Delivered]) -> None:
         async with pool.acquire() as conn, conn.transaction():
             fresh = await claim(conn, [d.inbox_row() for d in batch])
@@ -22,6 +22,10 @@ def routing_handler(pool: asyncpg.Pool) -> BatchHandler:
                     continue
                 data = d.envelope.data
                 if isinstance(data, CaseAssigned):
-                    await assignments.apply_assignment(conn, data)
+                    await decisions.assigned(conn, data)
+                elif isinstance(data, CaseTransferDecided):
+                    await decisions.transfer_decided(conn, data)
+                elif isinstance(data, CaseLinked):
+                    await decisions.linked(conn, data)
 
     return handle

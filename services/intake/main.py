@@ -6,7 +6,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.intake import openapi
+from services.intake.actions import ActionApi
 from services.intake.api import CaseApi
+from services.intake.assignments import RoutingDecisions
 from services.intake.config import IntakeSettings
 from services.intake.crypto import PiiCipher
 from services.intake.handlers import routing_handler
@@ -15,6 +17,7 @@ from services.intake.open311 import Open311Api
 from services.intake.registrar import Registrar
 from services.intake.registration import Keys
 from shared import outbox
+from shared.calendar import WorkingCalendar, load_overlay
 from shared.clock import Clock
 from shared.runtime import Infrastructure
 from shared.service import ServiceSpec, main
@@ -31,6 +34,8 @@ def keys_from(settings: IntakeSettings) -> Keys:
 def build_spec(settings: IntakeSettings) -> ServiceSpec:
     keys = keys_from(settings)  # fail at start-up, not on the first request, if a key is bad
     vocab = default_vocabulary()
+    calendar = WorkingCalendar(
+        load_overlay(settings.calendar_overlay) if settings.calendar_overlay else None)
     relays: list[outbox.OutboxRelay] = []
 
     def registrar(infra: Infrastructure, clock: Clock) -> Registrar:
@@ -47,6 +52,8 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
         importer.install(app)
         imports.append(importer)
         openapi.install(app, vocab)
+        ActionApi(infra.pool, infra.clock, calendar, settings.counting_mode,
+                  settings.topic_prefix).install(app)
 
     async def resume_imports(_: Infrastructure) -> None:
         for importer in imports:
@@ -64,7 +71,8 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
     return ServiceSpec(
         name="intake",
         consumes=(ROUTING_EVENTS,),
-        handler=lambda infra: routing_handler(infra.pool),
+        handler=lambda infra: routing_handler(infra.pool, RoutingDecisions(
+            calendar, settings.counting_mode, infra.clock, settings.topic_prefix)),
         routes=routes,
         tasks=(relay, resume_imports),
         extra_checks=checks,

@@ -14,3 +14,7 @@ IMPORT_ROWS = Counter(
 PERSONAL_DATA_READS = Counter(
     "xinfang_personal_data_reads_total", "Audited reads of petitioners' personal data", ["role"]
 )
+ACTIONS = Counter(
+    "xinfang_case_actions_total", "Lifecycle actions by action and outcome "
+    "(done, illegal, invalid, conflict)", ["action", "outcome"],
+)

@@ -1,0 +1,118 @@
+"""``POST /v1/cases/{case_id}/actions``: a handling unit, staff or admin moves a case along
+its lifecycle (SPEC §3). Refusals change nothing: 403 wrong unit, 409 illegal transition or a
+concurrent change, 422 bad details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from services.intake import steps, store
+from services.intake.lifecycle import (
+    Action,
+    ActionCommand,
+    ActionInvalid,
+    IllegalTransition,
+    allowed_actions,
+    decide,
+)
+from services.intake.metrics import ACTIONS
+from services.intake.validation import FieldError, parse_rfc3339
+from shared.calendar import WorkingCalendar
+from shared.clock import Clock, iso
+from shared.limits import CountingMode
+from shared.logging import get_logger
+from shared.web import error, field_errors, json_response, principal, read_json
+
+log = get_logger(__name__)
+_FIELDS = {"action", "at", "reason", "days", "rating", "transfer_to"}
+
+
+def parse_command(body: Any) -> ActionCommand:
+    """The JSON body as a command; type errors named by field (422)."""
+    if not isinstance(body, dict):
+        raise ActionInvalid([FieldError("body", "the body must be a JSON object")])
+    errors = [FieldError(k, f"unknown field {k!r}") for k in body if k not in _FIELDS]
+    action = body.get("action")
+    if not isinstance(action, str):
+        errors.append(FieldError("action", "action is required: one of "
+                                 + ", ".join(allowed_actions_all())))
+    at = None
+    if body.get("at") is not None:
+        try:
+            at = parse_rfc3339(str(body["at"]))
+        except ValueError as exc:
+            errors.append(FieldError("at", str(exc)))
+    for name in ("reason", "rating", "transfer_to"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            errors.append(FieldError(name, f"{name} must be a string"))
+    if errors:
+        raise ActionInvalid(errors)
+    return ActionCommand(action=str(action), at=at, reason=body.get("reason"),
+                         days=body.get("days"), rating=body.get("rating"),
+                         transfer_to=body.get("transfer_to"))
+
+
+def allowed_actions_all() -> list[str]:
+    return [a.value for a in Action if a is not Action.ASSIGN]
+
+
+class ActionApi:
+    def __init__(self, pool: asyncpg.Pool, clock: Clock, calendar: WorkingCalendar,
+                 mode: CountingMode, topic_prefix: str) -> None:
+        self._pool = pool
+        self._clock = clock
+        self._calendar = calendar
+        self._mode = mode
+        self._topic_prefix = topic_prefix
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_post("/v1/cases/{case_id}/actions", self.act)
+
+    async def act(self, request: web.Request) -> web.Response:
+        who = principal(request)
+        if not (who.is_staff or who.role == "unit"):
+            raise error(403, "only the assigned unit, staff or admin may act on a case")
+        body = await read_json(request)
+        try:
+            command = parse_command(body)
+        except ActionInvalid as exc:
+            return field_errors([e.as_dict() for e in exc.errors])
+        async with self._pool.acquire() as conn:
+            row = await store.get_case(conn, request.match_info["case_id"])
+            if row is None:
+                raise error(404, "no such case")
+            if not who.may_act_for(row["assigned_unit"]):
+                raise error(403, "this case is not assigned to your unit")
+            state = steps.state_of(row, self._calendar, self._mode)
+            try:
+                decision = decide(state, command, now=self._clock.now())
+            except IllegalTransition as exc:
+                ACTIONS.labels(str(command.action), "illegal").inc()
+                raise error(409, str(exc), status=exc.current_status,
+                            allowed_actions=exc.allowed_actions) from exc
+            except ActionInvalid as exc:
+                ACTIONS.labels(str(command.action), "invalid").inc()
+                return field_errors([e.as_dict() for e in exc.errors])
+            unit = None if decision.action is Action.OBJECT else row["assigned_unit"]
+            async with conn.transaction():
+                version = await steps.persist(conn, row, decision, actor=who.actor,
+                                              topic_prefix=self._topic_prefix, unit=unit)
+            if version is None:
+                current = await store.get_case(conn, str(row["case_id"]))
+                assert current is not None
+                ACTIONS.labels(decision.action.value, "conflict").inc()
+                raise error(409, "the case changed while this action was being decided; "
+                            "reload it and try again", status=current["status"],
+                            allowed_actions=allowed_actions(current["status"]))
+        ACTIONS.labels(decision.action.value, "done").inc()
+        log.info("case_action", case_id=str(row["case_id"]), action=decision.action.value,
+                 status=decision.status.value)
+        return json_response({
+            "case_id": str(row["case_id"]), "action": decision.action.value,
+            "previous_status": decision.previous_status.value,
+            "status": decision.status.value, "at": iso(decision.at), "version": version,
+            "allowed_actions": allowed_actions(decision.status),
+        })

@@ -1,0 +1,104 @@
+"""Persisting one lifecycle decision: the case row (guarded by its version), the timeline step
+and the step's event in the outbox — all in the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import asyncpg
+import orjson
+
+from services.intake.lifecycle import Action, CaseState, CaseStatus, Decision, Rating
+from services.intake.registration import SOURCE
+from shared import outbox
+from shared.calendar import WorkingCalendar
+from shared.events import envelope_for
+from shared.limits import CountingMode, DeadlineKind, compute_due, local_date
+from shared.schemas import STEP_TYPES
+from shared.topics import CASE_EVENTS
+
+# Reasons the petitioner must be told (不予受理 and 延期 with their reasons, Art. 23 and 34);
+# other reasons (an objection, a transfer's grounds) stay internal.
+PUBLIC_REASONS = frozenset({Action.DECLINE, Action.EXTEND})
+
+
+def state_of(row: asyncpg.Record, calendar: WorkingCalendar, mode: CountingMode) -> CaseState:
+    """The lifecycle's view of a case row, with its windows counted on the calendar."""
+
+    def window(kind: DeadlineKind, start: object) -> date | None:
+        if start is None:
+            return None
+        return compute_due(kind, local_date(start), calendar, mode).due_date  # type: ignore[arg-type]
+
+    return CaseState(
+        case_id=str(row["case_id"]),
+        status=CaseStatus(row["status"]),
+        received_at=row["received_at"],
+        last_action_at=row["last_action_at"],
+        objection_due=row["objection_due"],
+        extension_days=row["extended_days"],
+        replied_at=row["replied_at"],
+        reviewed_at=row["reviewed_at"],
+        review_request_due=window(DeadlineKind.review_request, row["replied_at"]),
+        rereview_request_due=window(DeadlineKind.rereview_request, row["reviewed_at"]),
+        rating=Rating(row["rating"]) if row["rating"] else None,
+    )
+
+
+async def persist(conn: asyncpg.Connection, row: asyncpg.Record, decision: Decision, *,
+                  actor: str, topic_prefix: str, unit: str | None,
+                  publish: bool = True) -> int | None:
+    """Apply ``decision`` if the case is still at ``row``'s version; the new version, or None
+    when another action got there first (the caller answers 409)."""
+    s = decision.state
+    action = decision.action
+    new_version = await conn.fetchval(
+        """
+        UPDATE cases SET status = $3, version = version + 1, last_action_at = $4,
+               objection_due = $5, extended_days = $6, replied_at = $7, reviewed_at = $8,
+               rating = $9, assigned_unit = $10,
+               transfer_to = coalesce($11, transfer_to)
+        WHERE case_id = $1 AND version = $2
+        RETURNING version
+        """,
+        row["case_id"], row["version"], s.status.value, s.last_action_at, s.objection_due,
+        s.extension_days, s.replied_at, s.reviewed_at, s.rating.value if s.rating else None,
+        unit, decision.event.transfer_to if decision.event else None,
+    )
+    if new_version is None:
+        return None
+    event = decision.event
+    details = {k: v for k, v in {
+        "days": event.days if event else None,
+        "rating": event.rating.value if event and event.rating else None,
+        "transfer_to": event.transfer_to if event else None,
+    }.items() if v is not None}
+    public = decision.reason if action in PUBLIC_REASONS else None
+    internal = decision.reason if action not in PUBLIC_REASONS else None
+    await add_timeline(conn, row["case_id"], new_version, action.value, s.status.value,
+                       decision.at, actor, public, internal, details)
+    if publish and event is not None:
+        model = STEP_TYPES[action.value]
+        await outbox.add(conn, CASE_EVENTS.name(topic_prefix), [envelope_for(
+            model(case_id=event.case_id, at=event.at, status=event.status.value,
+                  previous_status=event.previous_status.value, sequence=new_version,
+                  unit=row["assigned_unit"], days=event.days,
+                  rating=event.rating.value if event.rating else None,
+                  transfer_to=event.transfer_to),
+            subject=event.case_id, source=SOURCE, time=event.at,
+        )])
+    return int(new_version)
+
+
+async def add_timeline(conn: asyncpg.Connection, case_id: uuid.UUID, seq: int, action: str,
+                       status: str, at: object, actor: str, public_note: str | None = None,
+                       internal_note: str | None = None,
+                       details: dict[str, object] | None = None) -> None:
+    await conn.execute(
+        """INSERT INTO case_timeline (case_id, seq, action, status, at, actor, public_note,
+                                      internal_note, details)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)""",
+        case_id, seq, action, status, at, actor, public_note, internal_note,
+        orjson.dumps(details or {}).decode(),
+    )
