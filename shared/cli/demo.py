@@ -1,10 +1,60 @@
-"""``xf demo``: feed the running stack a handful of demo cases (filled in with intake)."""
+"""``xf demo``: feed the running stack a handful of demo cases through the intake API."""
 
 from __future__ import annotations
 
+import random
+import time
+import uuid
+
 import typer
 
+from shared.cli.http import ApiError, call
+from shared.testing.tokens import STAFF, channel_token
 
-def demo(count: int = typer.Option(12, help="How many demo cases to submit.")) -> None:
-    """Submit demo cases through the intake API."""
-    typer.echo(f"demo: intake API not available yet; would submit {count} cases")
+DEMO = [
+    ("letter", "jizhou", "fees", "学校收取资料费", "某小学以资料费名义每生收取200元。"),
+    ("visit", "jian", "teacher_pay", "乡村教师补贴未发放", "本校教师乡村补贴已拖欠三个月。"),
+    ("hotline_12345", "city", "enrollment_exams", "入学登记咨询", "外地务工子女入学需要哪些材料？"),
+    ("online", "taihe", "campus_safety", "校门口交通隐患", "上下学时段校门口车辆拥堵，存在安全隐患。"),
+    ("mayor_mailbox", "jishui", "illegal_tutoring", "在职教师有偿补课", "某中学教师周末在家组织有偿补课。"),
+    ("report_box", "yongfeng", "integrity", "校长收受礼品", "反映某校长在招生中收受家长礼品。"),
+    ("phone", "anfu", "school_conditions", "宿舍漏水", "学生宿舍屋顶漏水，请求维修。"),
+    ("email", "suichuan", "teacher_ethics", "教师体罚学生", "某班主任多次体罚学生。"),
+    ("provincial_transfer", "wanan", "school_layout", "撤并村小", "村小撤并后学生上学路途过远。"),
+    ("city_transfer", "yongxin", "staffing", "招聘程序不公", "反映教师招聘面试程序不透明。"),
+    ("superior_assigned", "jinggangshan", "school_management", "办学许可", "某培训机构无证办学。"),
+    ("self_initiated", "qingyuan", "other", "其他事项", "关于校园开放日的建议。"),
+]
+
+
+def demo(count: int = typer.Option(len(DEMO), help="How many demo cases to submit."),
+         url: str = typer.Option("http://127.0.0.1:8081", envvar="XF_INTAKE_URL")) -> None:
+    """Submit demo cases through the intake API and show where routing sent them."""
+    run = uuid.uuid4().hex[:6]
+    created = []
+    for i in range(count):
+        channel, jurisdiction, category, title, content = DEMO[i % len(DEMO)]
+        body = {"channel": channel, "external_id": f"demo-{run}-{i}",
+                "jurisdiction": jurisdiction, "category": category, "title": title,
+                "content": content, "signers": random.choice([1, 1, 1, 6]),
+                "petitioner": {"name": "演示用户", "phone": "13800000000"}}
+        try:
+            _, result = call("POST", f"{url}/v1/cases", token=channel_token(channel),
+                             body=body)
+        except ApiError as exc:
+            typer.secho(f"demo case {i} refused: {exc}", fg="red", err=True)
+            raise typer.Exit(1) from None
+        created.append(result)
+        typer.echo(f"{result['tracking_no']}  {channel:<20} {title}  "
+                   f"(query code {result['query_code']})")
+    deadline = time.monotonic() + 15
+    pending = {c["case_id"] for c in created}
+    while pending and time.monotonic() < deadline:
+        for case_id in list(pending):
+            _, record = call("GET", f"{url}/v1/cases/{case_id}", token=STAFF)
+            if record["assigned_unit"]:
+                pending.discard(case_id)
+        time.sleep(0.5)
+    typer.echo(f"{len(created)} demo cases submitted; {len(created) - len(pending)} already "
+               "assigned by routing. Try: xf case show <case_id> --token "
+               "dev-staff-token-0000000000000001")
