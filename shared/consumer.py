@@ -165,7 +165,8 @@ def attach_consumer(app: faust.App, *, name: str, topics: Sequence[str],
     channel = app.topic(*topics, key_serializer="raw", value_serializer="raw")
 
     async def agent(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(batch_size, within=within):
+        # take_events acks a batch only after this body has processed it (faust 0.15).
+        async for events in stream.take_events(batch_size, within=within):  # type: ignore[attr-defined]
             await processor().process(events)
 
     app.agent(channel, name=name, concurrency=1)(agent)

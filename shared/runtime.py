@@ -99,7 +99,7 @@ class Runtime(mode.Service):
         self.clock = clock
         self._tokens = tokens
         self._routes = routes
-        self._tasks = tasks
+        self._background = tasks
         self._extra_checks = extra_checks
         self._infra: Infrastructure | None = None
         self._runner: web.AppRunner | None = None
@@ -128,7 +128,7 @@ class Runtime(mode.Service):
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         await web.TCPSite(self._runner, s.http_host, s.http_port, reuse_address=True).start()
-        for task in self._tasks:
+        for task in self._background:
             self._running.append(asyncio.create_task(self._supervise(task)))
         self.ready.set()
         log.info("service_started", port=s.http_port, instance=s.instance_id)

@@ -25,10 +25,12 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def error(http_status: int, message: str, **extra: Any) -> web.HTTPException:
     """An HTTP error whose body is ``{"error": message, ...}``."""
-    exc_class = web.HTTPException
-    for cls in (web.HTTPBadRequest, web.HTTPUnauthorized, web.HTTPForbidden, web.HTTPNotFound,
-                web.HTTPConflict, web.HTTPRequestEntityTooLarge, web.HTTPUnsupportedMediaType,
-                web.HTTPUnprocessableEntity, web.HTTPServiceUnavailable):
+    exc_class: type[web.HTTPException] = web.HTTPException
+    classes: tuple[type[web.HTTPException], ...] = (
+        web.HTTPBadRequest, web.HTTPUnauthorized, web.HTTPForbidden, web.HTTPNotFound,
+        web.HTTPConflict, web.HTTPRequestEntityTooLarge, web.HTTPUnsupportedMediaType,
+        web.HTTPUnprocessableEntity, web.HTTPServiceUnavailable)
+    for cls in classes:
         if cls.status_code == http_status:
             exc_class = cls
     kwargs: dict[str, Any] = {"text": orjson.dumps({"error": message, **extra}).decode(),

@@ -75,7 +75,8 @@ def submit(channel: str = typer.Option(..., help="code or Chinese name, e.g. let
            received_at: str = typer.Option(None, help="RFC 3339; default now"),
            url: str = URL, token: str = TOKEN) -> None:
     """Register a letter or a visit entered by a clerk."""
-    petitioner = {k: v for k, v in (("name", name), ("phone", phone), ("id_number", id_number),
+    petitioner: dict[str, Any] = {k: v for k, v in (("name", name), ("phone", phone),
+                                                    ("id_number", id_number),
                                     ("address", address)) if v}
     if not name:
         petitioner["anonymous"] = True

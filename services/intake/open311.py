@@ -114,7 +114,8 @@ class Open311Api:
         if who is None:
             return open311_error(401, "missing or unknown api_key")
         q = request.query
-        where, args = ["TRUE"], []
+        where: list[str] = ["TRUE"]
+        args: list[Any] = []
         if not who.is_staff:
             where.append(f"channel = ${len(args) + 1}")
             args.append(who.channel or "")
@@ -127,11 +128,12 @@ class Open311Api:
         for param, op in (("start_date", ">="), ("end_date", "<=")):
             if q.get(param):
                 try:
-                    args.append(datetime.fromisoformat(q[param]))
+                    moment = datetime.fromisoformat(q[param])
                 except ValueError:
                     return open311_error(400, f"{param} must be a W3C datetime")
-                if args[-1].tzinfo is None:
+                if moment.tzinfo is None:
                     return open311_error(400, f"{param} must carry a UTC offset")
+                args.append(moment)
                 where.append(f"received_at {op} ${len(args)}")
         status = q.get("status")
         if status not in (None, "open", "closed"):

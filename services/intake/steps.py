@@ -4,6 +4,7 @@ and the step's event in the outbox — all in the caller's transaction."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date
 
 import asyncpg
@@ -94,7 +95,7 @@ async def persist(conn: asyncpg.Connection, row: asyncpg.Record, decision: Decis
 async def add_timeline(conn: asyncpg.Connection, case_id: uuid.UUID, seq: int, action: str,
                        status: str, at: object, actor: str, public_note: str | None = None,
                        internal_note: str | None = None,
-                       details: dict[str, object] | None = None) -> None:
+                       details: Mapping[str, object] | None = None) -> None:
     await conn.execute(
         """INSERT INTO case_timeline (case_id, seq, action, status, at, actor, public_note,
                                       internal_note, details)
