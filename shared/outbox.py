@@ -13,6 +13,7 @@ import asyncio
 import zlib
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import orjson
@@ -68,14 +69,25 @@ async def add(conn: asyncpg.Connection, topic: str, envelopes: Sequence[Envelope
     if not envelopes:
         return
     await conn.execute(
-        """
+        f"""
         INSERT INTO outbox (event_id, topic, key, shard, value, headers)
-        SELECT e, $2, k, s, v, h::jsonb
-        FROM unnest($1::uuid[], $3::text[], $4::smallint[], $5::bytea[], $6::text[])
-             AS t(e, k, s, v, h)
+        SELECT e, $6, k, s, v, h::jsonb FROM {UNNEST_ROWS}
         ON CONFLICT (event_id) DO NOTHING
         """,
-        [e.id for e in envelopes], topic, [e.subject for e in envelopes],
+        *row_arrays(envelopes), topic,
+    )
+
+
+# The rows of ``row_arrays`` as a set, for a caller that folds the outbox insert into a larger
+# statement (one round trip for a whole registration): parameters $1..$5.
+UNNEST_ROWS = ("unnest($1::uuid[], $2::text[], $3::smallint[], $4::bytea[], $5::text[])"
+               " AS t(e, k, s, v, h)")
+
+
+def row_arrays(envelopes: Sequence[Envelope]) -> tuple[list[Any], ...]:
+    """(event ids, keys, shards, encoded values, headers as JSON) — one list per column."""
+    return (
+        [e.id for e in envelopes], [e.subject for e in envelopes],
         [shard_of(e.subject) for e in envelopes], [encode(e) for e in envelopes],
         [orjson.dumps([[k, v.decode()] for k, v in kafka_headers(e)]).decode()
          for e in envelopes],

@@ -36,6 +36,7 @@ class Registrar:
         self._clock = clock
         self._topic_prefix = topic_prefix
         self._tracking_prefix = tracking_prefix
+        self._numbers = store.TrackingNumbers()
 
     async def submit(self, case: NewCase, actor: str) -> Outcome:
         return (await self.submit_many([case], actor))[0]
@@ -50,9 +51,7 @@ class Registrar:
                 register(case, tracking=num, now=now, keys=self._keys)
                 for case, num in zip(cases, numbers, strict=True)
             ]
-            async with conn.transaction():
-                inserted = await store.insert_registrations(conn, regs, self._topic_prefix,
-                                                            actor)
+            inserted = await store.insert_registrations(conn, regs, self._topic_prefix, actor)
             return [
                 Outcome(True, reg.response()) if reg.case_id in inserted
                 else await self._existing(conn, reg, cases[i])
@@ -66,7 +65,7 @@ class Registrar:
             by_year[tracking_year(case.received_at)].append(i)
         out = [""] * len(cases)
         for year, idxs in by_year.items():
-            for i, n in zip(idxs, await store.next_tracking_numbers(conn, year, len(idxs)),
+            for i, n in zip(idxs, await self._numbers.take(conn, year, len(idxs)),
                             strict=True):
                 out[i] = tracking_no(self._tracking_prefix, year, n)
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -25,17 +26,49 @@ _COLUMN_TYPES = (
     "timestamptz", "text", "int", "bool", "bool", "text", "bytea", "bytea", "bytea", "bytea",
     "text", "text", "text", "timestamptz",
 )
-# Set-based: one statement inserts a whole batch (an import batch, or one API case).
-_INSERT_CASES = f"""
-INSERT INTO cases ({", ".join(_CASE_COLUMNS)})
-SELECT * FROM unnest({", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(_COLUMN_TYPES))})
-ON CONFLICT (channel, external_id) DO NOTHING
-RETURNING case_id
+_N = len(_CASE_COLUMNS)
+# One statement, one round trip, atomic on its own: the cases of a batch (an import batch, or
+# one API case), their first timeline step and their outbox events. A case whose
+# (channel, external_id) exists already is skipped, and so are its step and event.
+_REGISTER = f"""
+WITH fresh AS (
+    INSERT INTO cases ({", ".join(_CASE_COLUMNS)})
+    SELECT * FROM unnest({", ".join(f"${i + 6}::{t}[]" for i, t in enumerate(_COLUMN_TYPES))})
+    ON CONFLICT (channel, external_id) DO NOTHING
+    RETURNING case_id, received_at
+), steps AS (
+    INSERT INTO case_timeline (case_id, seq, action, status, at, actor)
+    SELECT case_id, 1, 'register', 'registered', received_at, ${_N + 6} FROM fresh
+), events AS (
+    INSERT INTO outbox (event_id, topic, key, shard, value, headers)
+    SELECT e, ${_N + 7}, k, s, v, h::jsonb FROM {outbox.UNNEST_ROWS}
+    WHERE k::uuid IN (SELECT case_id FROM fresh)
+    ON CONFLICT (event_id) DO NOTHING
+)
+SELECT case_id FROM fresh
 """
 
 
-async def next_tracking_numbers(conn: asyncpg.Connection, year: int, count: int) -> list[int]:
-    """Numbers unique within ``year`` from a per-year sequence (gaps allowed, no hot row)."""
+class TrackingNumbers:
+    """Numbers unique within a year, drawn from a per-year sequence in blocks: one query per
+    block instead of one per case. A block lost with its process leaves a gap, which the
+    bureau accepts (unique, not gap-free)."""
+
+    def __init__(self, block: int = 50) -> None:
+        self._block = block
+        self._free: dict[int, list[int]] = {}
+        self._lock = asyncio.Lock()
+
+    async def take(self, conn: asyncpg.Connection, year: int, count: int) -> list[int]:
+        async with self._lock:
+            free = self._free.setdefault(year, [])
+            if len(free) < count:
+                free.extend(await _draw(conn, year, count - len(free) + self._block))
+            taken, self._free[year] = free[:count], free[count:]
+            return taken
+
+
+async def _draw(conn: asyncpg.Connection, year: int, count: int) -> list[int]:
     name = f"tracking_no_{int(year)}"
     query = f"SELECT nextval('{name}') FROM generate_series(1, $1)"
     try:
@@ -50,26 +83,13 @@ async def next_tracking_numbers(conn: asyncpg.Connection, year: int, count: int)
 
 async def insert_registrations(conn: asyncpg.Connection, regs: Sequence[Registration],
                                topic_prefix: str, actor: str) -> set[str]:
-    """Cases, their first timeline step and outbox events, in the caller's transaction.
-
-    Returns the ids of the cases inserted; a ``(channel, external_id)`` that already exists
-    is skipped and writes nothing.
-    """
+    """Register a batch; returns the ids of the cases inserted (see ``_REGISTER``)."""
     if not regs:
         return set()
     columns = [[reg.row[c] for reg in regs] for c in _CASE_COLUMNS]
-    inserted = {str(r["case_id"]) for r in await conn.fetch(_INSERT_CASES, *columns)}
-    fresh = [reg for reg in regs if reg.case_id in inserted]
-    if not fresh:
-        return inserted
-    await conn.execute(
-        """INSERT INTO case_timeline (case_id, seq, action, status, at, actor)
-           SELECT id, 1, 'register', 'registered', at, $3
-           FROM unnest($1::uuid[], $2::timestamptz[]) AS t(id, at)""",
-        [reg.row["case_id"] for reg in fresh], [reg.row["received_at"] for reg in fresh], actor,
-    )
-    await outbox.add(conn, CASE_EVENTS.name(topic_prefix), [reg.event for reg in fresh])
-    return inserted
+    rows = await conn.fetch(_REGISTER, *outbox.row_arrays([r.event for r in regs]), *columns,
+                            actor, CASE_EVENTS.name(topic_prefix))
+    return {str(r["case_id"]) for r in rows}
 
 
 async def find_by_external_id(conn: asyncpg.Connection, channel: str, external_id: str
