@@ -45,5 +45,5 @@ bench-intake bench-routing bench-deadlines bench-statistics: bench-%: $(STAMP)
 	$(BIN)/python -m benchmarks.$*
 
 ## Stop everything and delete local data (Kafka log, PostgreSQL cluster, logs). Keeps jars.
-clean-data: down
-	rm -rf var
+clean-data: $(STAMP)
+	$(BIN)/xf stack clean

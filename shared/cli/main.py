@@ -34,6 +34,19 @@ def down() -> None:
 
 
 @stack.command()
+def clean() -> None:
+    """Stop everything and delete the local data (Kafka log, PostgreSQL cluster, logs,
+    generated secrets). The downloaded jars stay."""
+    import shutil
+
+    layout = Layout()
+    control.down(layout, say=typer.echo)
+    for folder in (layout.pg_home, layout.var):
+        shutil.rmtree(folder, ignore_errors=True)
+    typer.echo("local data deleted")
+
+
+@stack.command()
 def status() -> None:
     """What is running."""
     for name, state in control.status(Layout()).items():
@@ -47,7 +60,7 @@ def logs(name: str = typer.Argument(..., help=f"kafka, postgres or one of {SERVI
     """Show a component's log."""
     layout = Layout()
     if name == "postgres":
-        path = layout.pg_data.parent / "server.log"
+        path = layout.pg_home / "server.log"
     elif name == "kafka":
         path = layout.logs / "kafka.log"
     else:

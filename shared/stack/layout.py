@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,12 +50,23 @@ class Layout:
         return self.var / "kafka"
 
     @property
+    def pg_home(self) -> Path:
+        """Where the PostgreSQL cluster lives: under var/ when the postgres OS user can reach
+        it (PostgreSQL refuses to run as root) and the socket path fits the 107-byte limit of
+        a Unix socket; otherwise a folder of this checkout's own under /var/tmp."""
+        home = self.var / "postgres"
+        if os.geteuid() != 0 or (_world_traversable(self.root) and len(str(home)) < 70):
+            return home
+        digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:10]
+        return Path("/var/tmp") / f"xinfang-{digest}" / "postgres"
+
+    @property
     def pg_data(self) -> Path:
-        return self.var / "postgres" / "data"
+        return self.pg_home / "data"
 
     @property
     def pg_socket_dir(self) -> Path:
-        return self.var / "postgres" / "socket"
+        return self.pg_home / "socket"
 
     @property
     def secrets_file(self) -> Path:
@@ -73,3 +86,14 @@ class Layout:
     def ensure_dirs(self) -> None:
         for d in (self.cache, self.logs, self.run, self.kafka_dir):
             d.mkdir(parents=True, exist_ok=True)
+
+
+def _world_traversable(path: Path) -> bool:
+    """Every folder from / down to ``path`` can be entered by another OS user."""
+    for folder in (path, *path.parents):
+        try:
+            if not folder.stat().st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+    return True

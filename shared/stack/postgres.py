@@ -58,7 +58,8 @@ def init(layout: Layout, bindir: Path) -> bool:
     data = layout.pg_data
     if (data / "PG_VERSION").exists():
         return False
-    for d in (data.parent, data, layout.pg_socket_dir):
+    layout.pg_home.mkdir(parents=True, exist_ok=True)
+    for d in (layout.pg_home, data, layout.pg_socket_dir):
         d.mkdir(parents=True, exist_ok=True)
         _chown_to_owner(d)
     layout.pg_socket_dir.chmod(0o700)
@@ -101,7 +102,7 @@ def start(layout: Layout, bindir: Path) -> bool:
         return False
     subprocess.run(_as_owner([
         str(bindir / "pg_ctl"), "-D", str(layout.pg_data), "-w", "-t", "60",
-        "-l", str(layout.pg_data.parent / "server.log"), "start",
+        "-l", str(layout.pg_home / "server.log"), "start",
     ]), check=True, capture_output=True)
     return True
 
