@@ -155,8 +155,23 @@ class ImportApi:
         })
 
     async def _run(self, import_id: str, fmt: str, who: Principal) -> None:
-        key = uuid.UUID(import_id)
+        """Process an import while holding its advisory lock: with several instances (or a
+        resume racing an upload), exactly one works on an import at a time."""
         path = self._dir / f"{import_id}.{fmt}"
+        if not path.exists():
+            return  # uploaded to another host's instance: that one resumes it
+        async with self._pool.acquire() as lock_conn:
+            if not await lock_conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))",
+                                            f"import:{import_id}"):
+                return
+            try:
+                await self._process(import_id, fmt, who, path)
+            finally:
+                await lock_conn.execute("SELECT pg_advisory_unlock(hashtext($1))",
+                                        f"import:{import_id}")
+
+    async def _process(self, import_id: str, fmt: str, who: Principal, path: Path) -> None:
+        key = uuid.UUID(import_id)
         try:
             done = await self._pool.fetchval(
                 "UPDATE imports SET status = 'running' WHERE import_id = $1 "
@@ -183,7 +198,7 @@ class ImportApi:
             await self._pool.execute(
                 "UPDATE imports SET status = 'done', finished_at = now() WHERE import_id = $1",
                 key)
-            path.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)  # noqa: ASYNC240  (a local unlink; instant)
             log.info("import_done", import_id=import_id)
         except Exception as exc:
             log.exception("import_failed", import_id=import_id)
