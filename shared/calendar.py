@@ -288,6 +288,10 @@ class WorkingCalendar:
         """Whether the official calendar of `year` is known (library or overlay)."""
         return year in self._years
 
+    def year_days(self, year: int) -> YearDays | None:
+        """The official data in force for `year` (overlay, else library), None without data."""
+        return self._years.get(year)
+
     def _classify(self, day: date) -> tuple[bool, bool]:
         """(is it a working day, is that answer backed by official data)."""
         data = self._years.get(day.year)

@@ -1,21 +1,99 @@
-"""Composition root of the deadlines service."""
+"""Composition root of the deadlines service: the consumer of case and routing events, the
+sweep, the outbox relay of its alerts, the gauge leader, the overlay file and the API."""
 
 from __future__ import annotations
 
-from services.deadlines.config import DeadlinesSettings
-from shared.inbox import recording_handler
-from shared.service import ServiceSpec, main
-from shared.topics import CASE_EVENTS, ROUTING_EVENTS
+import asyncio
+from datetime import timedelta
 
-SPEC = ServiceSpec(
-    name="deadlines",
-    consumes=(CASE_EVENTS, ROUTING_EVENTS,),
-    handler=lambda infra: recording_handler(infra.pool),
-)
+from aiohttp import web
+
+from services.deadlines import calendars
+from services.deadlines.api import DeadlinesApi
+from services.deadlines.config import DeadlinesSettings
+from services.deadlines.handlers import events_handler
+from services.deadlines.metrics import run_gauges
+from services.deadlines.reconcile import Policy
+from services.deadlines.sweep import Sweep
+from shared import outbox
+from shared.calendar import load_overlay
+from shared.consumer import BatchHandler
+from shared.runtime import Infrastructure
+from shared.service import ServiceSpec, main
+from shared.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
+from shared.vocab import default_vocabulary
+
+
+def policy_of(settings: DeadlinesSettings) -> Policy:
+    return Policy(settings.counting_mode, settings.warning_days,
+                  timedelta(seconds=settings.alert_grace_seconds))
+
+
+def build_spec(settings: DeadlinesSettings) -> ServiceSpec:
+    # A bad overlay file fails the start, not some later recount.
+    overlay = load_overlay(settings.calendar_overlay) if settings.calendar_overlay else {}
+    policy = policy_of(settings)
+    vocab = default_vocabulary()
+    topic = DEADLINE_EVENTS.name(settings.topic_prefix)
+    cals = calendars.Calendars()
+    relays: list[outbox.OutboxRelay] = []
+
+    def handler(infra: Infrastructure) -> BatchHandler:
+        return events_handler(infra.pool, cals, policy, infra.clock, vocab, topic)
+
+    def routes(app: web.Application, infra: Infrastructure) -> None:
+        DeadlinesApi(infra.pool, infra.clock, vocab, policy, topic).install(app)
+
+    async def relay(infra: Infrastructure) -> None:
+        r = outbox.OutboxRelay(infra.pool, infra.producer)
+        relays.append(r)
+        await r.run()
+
+    async def sweep(infra: Infrastructure) -> None:
+        await asyncio.gather(*(
+            Sweep(infra.pool, infra.clock, policy, topic, batch=settings.sweep_batch,
+                  interval=settings.sweep_interval_seconds).run()
+            for _ in range(settings.sweep_workers)))
+
+    async def purge(infra: Infrastructure) -> None:
+        # Published alerts live on the topic. The timers themselves guard against a second
+        # alert; the outbox rows (deterministic ids) are a second guard, kept for a week.
+        # Every instance purges: the delete is idempotent.
+        while True:
+            await outbox.purge_sent(infra.pool, older_than_hours=7 * 24)
+            await asyncio.sleep(3600)
+
+    async def gauges(infra: Infrastructure) -> None:
+        await run_gauges(infra.pool, infra.clock, settings.gauge_interval_seconds)
+
+    overlay_applied: list[bool] = []
+
+    async def overlay_file(infra: Infrastructure) -> None:
+        if overlay:
+            await calendars.apply_file(infra.pool, overlay, policy=policy, clock=infra.clock,
+                                       topic=topic)
+        overlay_applied.append(True)
+
+    def checks(_: Infrastructure) -> dict[str, bool]:
+        # A wedged idempotent producer (aiokafka #1017) shows here; restart the instance.
+        # Not ready before the overlay file is in the database: until then the instance
+        # would answer with the calendar as it was.
+        return {"outbox_relay": all(r.last_error is None for r in relays),
+                "calendar_overlay": bool(overlay_applied)}
+
+    return ServiceSpec(
+        name="deadlines",
+        consumes=(CASE_EVENTS, ROUTING_EVENTS),
+        handler=handler,
+        routes=routes,
+        tasks=(overlay_file, relay, sweep, gauges, purge),
+        extra_checks=checks,
+    )
 
 
 def run() -> None:
-    main(SPEC, DeadlinesSettings())
+    settings = DeadlinesSettings()
+    main(build_spec(settings), settings, clock=settings.clock())
 
 
 if __name__ == "__main__":

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from shared.settings import ServiceSettings
+from pathlib import Path
+
+from shared.limits import CountingMode
+from shared.settings import REPO_ROOT, ServiceSettings
 
 
 class RoutingSettings(ServiceSettings):
     service_name: str = "routing"
     http_port: int = 8082
+    # The rule set loaded into the database when it holds no active version (first start).
+    # Later versions are activated through ``PUT /v1/rules``, never by editing this file.
+    routing_rules_file: Path = REPO_ROOT / "deploy" / "config" / "routing-rules.yaml"
+    # The handling limit (Art. 34) of an accepted case, for repeat detection (Art. 19): counted
+    # like the deadlines service counts it — the library's calendar, an operator overlay for
+    # years it does not know, and the bureau's counting mode.
+    calendar_overlay: Path | None = None
+    counting_mode: CountingMode = CountingMode.calendar_roll_forward

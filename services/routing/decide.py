@@ -1,40 +1,20 @@
-"""Pure routing decisions: which unit (回避 applied), key-case status, and links to earlier cases.
+"""Pure routing decisions: which unit (回避 and objections applied), key-case status and the
+responsible leader; and the checks on a reassignment by staff.
 
 No I/O: the routing service loads the facts (from its own database) and the rule set, calls these
 functions and records what they return. Every decision carries machine-readable reasons so that
-an assignment can be explained and audited later.
+an assignment can be explained and audited later. Links to earlier cases are in ``links.py``.
 """
 
 from __future__ import annotations
 
-import calendar
-import re
-import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Literal
-from zoneinfo import ZoneInfo
 
 from services.routing.rules import Leader, RuleSet
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")  # SPEC §4: dates are Asia/Shanghai local dates
-
 COLLECTIVE_MIN_SIGNERS = 5  # SPEC §3: 集体访/联名信 = five or more signers
-
-# Measured on the labelled pairs in tests/unit/test_routing_decide.py (``similarity``: Jaccard of
-# the character bigrams, petition formulas removed):
-#   different matter, same category (13 pairs): 0.03 … 0.23. The highest are the hard cases: the
-#       same principal (0.23) or the same teacher (0.21) accused of something else.
-#   same matter (12 pairs: copied to another channel, rephrased by an operator, shortened):
-#       0.29 … 1.00 for 10 of them; two fall below any usable threshold: a one-line 12345
-#       summary of a long letter (0.16) and a heavy abbreviation (0.24).
-# 0.26 is the middle of the gap 0.23 … 0.29. Errors cost unequally: a wrong duplicate folds a
-# new matter into another case and hides it from the counts, a missed one costs a second
-# registration (and, once the first case is accepted, Art. 19 still links it as a repeat without
-# comparing texts). So the threshold stays above every negative rather than catching those two.
-DUPLICATE_THRESHOLD = 0.26
-
+MANUAL_RULE = "manual"  # rule id recorded for a reassignment by staff
+_OBJECTION = "objection:"  # reason prefix of a unit excluded by its own objection
 
 # -- routing -----------------------------------------------------------------------------------
 
@@ -46,9 +26,11 @@ class CaseFacts:
     signers: int = 1
     subject_unit: str | None = None  # the unit the case is about: code or name
     subject_person: str | None = None  # the person the case is about: code or name
-    # Key-case reasons established before routing, e.g. ("repeat",) from classify_link or
-    # ("third_repeat_12m",) from is_third_repeat_within_12_months.
+    # Key-case reasons established before routing, e.g. ("flagged",) by staff or
+    # ("third_repeat_12m",) from links.is_third_repeat_within_12_months.
     flagged_key: tuple[str, ...] = ()
+    # Units that objected that the case is not their remit (Art. 23): never assigned again.
+    objected_units: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,6 +97,12 @@ def _excluded_roots(case: CaseFacts, rules: RuleSet, reasons: list[str]) -> dict
             reasons.append("subject_person:unknown")
         for person in people:
             roots.setdefault(person.unit, f"recusal:subject_person:{person.code}")
+    # An objection (Art. 23) says "not my remit": it excludes the objecting unit only, not the
+    # units below it, which never handled the case.
+    for value in case.objected_units:
+        code = rules.resolve_unit(value)
+        if code is not None:
+            roots.setdefault(code, f"{_OBJECTION}{code}")
     return roots
 
 
@@ -123,6 +111,8 @@ def _excluded_by(unit: str, roots: dict[str, str], rules: RuleSet) -> str | None
     for root, reason in roots.items():
         if unit == root:
             return reason
+        if reason.startswith(_OBJECTION):
+            continue
         # The discipline office is stationed in the bureau but supervises it: a report about
         # the bureau (or one of its sections) does not exclude it, only a report about itself.
         if rules.units[unit].kind != "discipline" and rules.is_within(unit, root):
@@ -136,7 +126,8 @@ def _climb(unit: str, roots: dict[str, str], rules: RuleSet, reasons: list[str])
         why = _excluded_by(candidate, roots, rules)
         if why is None:
             return candidate
-        reasons.append(f"recusal:unit:{candidate}")
+        if not why.startswith(_OBJECTION):
+            reasons.append(f"recusal:unit:{candidate}")
         if why not in reasons:
             reasons.append(why)
     return None
@@ -166,190 +157,39 @@ def _leader(jurisdiction: str, unit: str, roots: dict[str, str], subject_person:
     return None
 
 
-# -- same matter: normalisation and similarity -------------------------------------------------
+class ReassignmentRefused(ValueError):
+    """Staff asked for a unit the case may not go to; ``reason`` is a machine code."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
 
 
-def normalise(text: str) -> str:
-    """NFKC (full-width → half-width), lower-case, without punctuation, symbols or whitespace.
-
-    Petitions of one matter differ in exactly these ways between channels (a typed web form vs
-    an operator's transcript), so they must not count as differences.
-    """
-    folded = unicodedata.normalize("NFKC", text).lower()
-    return "".join(ch for ch in folded if unicodedata.category(ch)[0] not in "PZCS")
-
-
-# Formulas that nearly every petition uses (addressees, requests, "I report"): sharing them is
-# evidence of nothing, and without removing them two short petitions about different matters
-# look alike. Text is split at them so that no bigram bridges a removed formula.
-_FORMULAS = re.compile("|".join(sorted((
-    "市民来电", "来电反映", "来电人", "市教育局", "县教育局", "教育局", "教育部门", "纪检部门",
-    "纪委", "有关部门", "上级部门", "领导", "请求", "要求", "希望", "恳请", "督促", "督办",
-    "查处", "调查", "处理", "解决", "整改", "落实", "反映", "举报", "投诉", "严肃", "问题",
-    "我们", "我家", "我是", "本人", "请",
-), key=len, reverse=True)))  # longest first: 市教育局 before 教育局, 请求 before 请
-
-
-def _bigrams(text: str) -> set[str]:
-    # Chinese has no spaces and most words are two characters, so character bigrams are the
-    # cheapest unit that carries meaning (学校, 收费, 补课) without a segmenter.
-    grams: set[str] = set()
-    for part in _FORMULAS.split(text):
-        grams.update(part[i : i + 2] for i in range(len(part) - 1))
-        if len(part) == 1:
-            grams.add(part)
-    return grams
-
-
-def similarity(a: str, b: str) -> float:
-    """Jaccard similarity of the character bigrams of the normalised texts, 0.0 … 1.0."""
-    x, y = _bigrams(normalise(a)), _bigrams(normalise(b))
-    if not x or not y:
-        return 0.0  # an empty text is evidence of nothing
-    return len(x & y) / len(x | y)
-
-
-# -- links to earlier cases: repeat, final_repeat, duplicate -----------------------------------
-
-LinkKind = Literal["repeat", "final_repeat", "duplicate"]
-
-# Lifecycle statuses (SPEC §3) in which the handling time limit runs: the case is accepted and
-# not yet answered.
-HANDLING_STATUSES = frozenset({"accepted", "in_progress", "extended"})
-# Still open (not closed) for duplicate linking: from registration until the written answer.
-OPEN_STATUSES = frozenset({"registered", "assigned", *HANDLING_STATUSES, "replied"})
-FINAL_STATUS = "final"  # 三级终结, after the re-review decision
-
-KEY_REPEAT_COUNT = 3  # this petition is at least the third on the matter …
-KEY_REPEAT_MONTHS = 12  # … within twelve months
-
-
-@dataclass(frozen=True)
-class PetitionFacts:
-    """The new petition, as routing sees it (no personal data: a pseudonymous key)."""
-
-    case_id: str
-    petitioner_key: str | None  # None for anonymous petitions
-    channel: str
-    jurisdiction: str
-    category: str
-    text: str  # title and content
-    received_at: datetime  # aware
-
-
-@dataclass(frozen=True)
-class EarlierCase:
-    case_id: str
-    petitioner_key: str | None
-    channel: str
-    jurisdiction: str
-    category: str
-    text: str
-    received_at: datetime  # aware
-    status: str  # lifecycle status as of now
-    handling_due: date | None = None  # last day of the handling limit; None: not known yet
-    linked_as: LinkKind | None = None  # how this case was itself linked when it arrived
-
-
-@dataclass(frozen=True)
-class Link:
-    kind: LinkKind
-    case_id: str  # the earlier case the new petition is linked to
-    article: str | None  # 《信访工作条例》 article the link implements
-    similarity: float | None  # for links that compare texts
-
-
-def classify_link(new: PetitionFacts, earlier: Sequence[EarlierCase], now: datetime
-                  ) -> Link | None:
-    """How the new petition relates to the same petitioner's earlier cases, if at all.
-
-    ``now`` is the moment the time limit is judged at; pass the new petition's receipt time
-    for a decision that replays identically. Precedence follows legal weight: a final matter
-    (Art. 36) before a matter in handling (Art. 19) before a plain duplicate.
-    """
-    # Anonymous petitions are never linked: nothing shows they come from the same person, and
-    # a wrong link would stop a genuine new matter from being accepted.
-    if new.petitioner_key is None:
-        return None
-    today = _local_date(now)
-    mine = [
-        e for e in earlier
-        if e.petitioner_key == new.petitioner_key and e.case_id != new.case_id
-        # a duplicate is not a case of its own: link to the case it joined instead
-        and e.linked_as != "duplicate"
-    ]
-    scored = [(e, similarity(new.text, e.text)) for e in mine]
-
-    # Art. 36: after re-review (三级终结) the same facts and reasons are not accepted again.
-    finals = [(e, s) for e, s in scored if e.status == FINAL_STATUS and s >= DUPLICATE_THRESHOLD]
-    if finals:
-        e, s = _best(finals)
-        return Link("final_repeat", e.case_id, "Art. 36", round(s, 4))
-
-    # Art. 19: a matter already accepted and within its time limit is not accepted again; the
-    # same petitioner, category and jurisdiction stand for "the same matter" (texts of a repeat
-    # often differ: "why is there still no answer?").
-    repeats = [
-        e for e in mine
-        if e.status in HANDLING_STATUSES
-        and e.category == new.category and e.jurisdiction == new.jurisdiction
-        and (e.handling_due is None or today <= e.handling_due)
-    ]
-    if repeats:
-        first = min(repeats, key=lambda e: e.received_at)  # link to the original matter
-        return Link("repeat", first.case_id, "Art. 19", None)
-
-    # SPEC §3: the same matter through another channel while the first case is still open is
-    # a duplicate: linked to the open case, not counted as a new one.
-    duplicates = [
-        (e, s) for e, s in scored
-        if e.status in OPEN_STATUSES and e.channel != new.channel and s >= DUPLICATE_THRESHOLD
-    ]
-    if duplicates:
-        e, s = _best(duplicates)
-        return Link("duplicate", e.case_id, None, round(s, 4))
-    return None
-
-
-def is_third_repeat_within_12_months(new: PetitionFacts, earlier: Sequence[EarlierCase]) -> bool:
-    """Key-case status: the petitioner raises the matter for at least the third time in twelve
-    months (counting this petition), whatever happened to the earlier ones.
-
-    The window ends at the new petition's receipt, so replaying events gives the same answer.
-    "The matter" is the same category and jurisdiction, or a similar text; duplicates (one
-    matter sent through several channels at once) count once, as their case.
-    """
-    if new.petitioner_key is None:
-        return False
-    received = _local_date(new.received_at)
-    # Counted like the statutory limits (SPEC §4): from the day after the same date a year ago.
-    start = _months_before(received, KEY_REPEAT_MONTHS)
-    count = 1 + sum(
-        1 for e in earlier
-        if e.petitioner_key == new.petitioner_key and e.case_id != new.case_id
-        and e.linked_as != "duplicate"
-        and start < _local_date(e.received_at) <= received
-        and (
-            (e.category == new.category and e.jurisdiction == new.jurisdiction)
-            or similarity(new.text, e.text) >= DUPLICATE_THRESHOLD
-        )
+def reassign(case: CaseFacts, unit: str, rules: RuleSet, *, rule_id: str = MANUAL_RULE
+             ) -> RoutingDecision:
+    """A reassignment by staff to ``unit`` (code or name), checked like a routed decision:
+    never to the subject of the case or a unit below it (回避), never to a unit that objected.
+    The key-case status and the leader follow the new unit. ``rule_id`` names what decided it
+    (staff by default; ``key_case`` when a case becomes key and only gains a leader)."""
+    code = rules.resolve_unit(unit)
+    if code is None:
+        raise ReassignmentRefused("unknown_unit", f"unknown unit {unit!r}")
+    jurisdiction = rules.vocabulary.jurisdictions.resolve(case.jurisdiction) or case.jurisdiction
+    reasons = [rule_id]
+    excluded = _excluded_roots(case, rules, reasons)
+    why = _excluded_by(code, excluded, rules)
+    if why is not None:
+        what = ("objected to this case" if why.startswith(_OBJECTION)
+                else "is the subject of this case or below it (回避)")
+        raise ReassignmentRefused(why, f"unit {code!r} {what}")
+    key_reasons = list(dict.fromkeys(case.flagged_key))
+    if case.signers >= COLLECTIVE_MIN_SIGNERS and "collective" not in key_reasons:
+        key_reasons.append("collective")
+    leader = None
+    if key_reasons:
+        leader = _leader(jurisdiction, code, excluded, case.subject_person, rules, reasons)
+    return RoutingDecision(
+        unit=code, transfer_out=None, rule_id=rule_id, rule_version=rules.version,
+        reasons=tuple(reasons), key_case=bool(key_reasons), key_reasons=tuple(key_reasons),
+        leader=leader,
     )
-    return count >= KEY_REPEAT_COUNT
-
-
-def _best(candidates: list[tuple[EarlierCase, float]]) -> tuple[EarlierCase, float]:
-    """Most similar first; among equals the earliest, which is the original matter."""
-    return min(candidates, key=lambda es: (-es[1], es[0].received_at))
-
-
-def _local_date(moment: datetime) -> date:
-    if moment.tzinfo is None:
-        raise ValueError("times must carry an offset (SPEC §6)")
-    return moment.astimezone(SHANGHAI).date()
-
-
-def _months_before(day: date, months: int) -> date:
-    """The same day ``months`` earlier, clamped to the month's end (29 Feb → 28 Feb)."""
-    year, month0 = divmod(day.year * 12 + day.month - 1 - months, 12)
-    last = calendar.monthrange(year, month0 + 1)[1]
-    return date(year, month0 + 1, min(day.day, last))

@@ -86,6 +86,10 @@ class RuleSet:
     leaders: tuple[Leader, ...]
     rules: tuple[Rule, ...]
     vocabulary: Vocabulary = field(repr=False, compare=False)
+    # (jurisdiction, category) → the rule that matched: the set never changes, and routing
+    # asks the same few hundred questions over and over.
+    _matched: dict[tuple[str, str], Rule] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def parent_chain(self, unit: str) -> tuple[str, ...]:
         """``unit`` itself, then its parent, and so on up to the top. KeyError if unknown."""
@@ -116,8 +120,12 @@ class RuleSet:
 
     def match(self, jurisdiction: str, category: str) -> Rule:
         """The first rule that matches; LookupError for codes outside the vocabulary."""
+        found = self._matched.get((jurisdiction, category))
+        if found is not None:
+            return found
         for rule in self.rules:
             if rule.matches(jurisdiction, category):
+                self._matched[(jurisdiction, category)] = rule
                 return rule
         raise LookupError(f"no routing rule for {jurisdiction!r} × {category!r}")
 

@@ -19,15 +19,25 @@ def resident_id(birth: str = "19800101", seq: str = "123") -> str:
     return first17 + check
 
 
+def _birth(n: int) -> str:
+    # A birth date per petitioner, so the keyed hash of the resident ID differs per test case.
+    return f"{1950 + n % 50}{1 + n // 50 % 12:02d}{1 + n // 600 % 28:02d}"
+
+
 def submission(channel: str = "letter", **over: Any) -> dict[str, Any]:
+    """A valid case from a petitioner of its own, on a matter of its own: routing must not
+    link it to another test's case as a repeat or a duplicate."""
+    n = uuid.uuid4().int
     body: dict[str, Any] = {
         "channel": channel,
         "external_id": f"it-{uuid.uuid4()}",
         "jurisdiction": "jizhou",
         "category": "fees",
         "title": "学校违规收费",
-        "content": "某某学校以资料费名义向学生收取费用，请求查处。",
-        "petitioner": {"name": "测试人", "id_number": resident_id(), "phone": "13800138000",
+        "content": f"某某学校以资料费名义向学生收取费用，请求查处。编号{n % 10**12:012d}",
+        "petitioner": {"name": "测试人", "id_number": resident_id(seq=f"{n % 1000:03d}",
+                                                              birth=_birth(n)),
+                       "phone": "13800138000",
                        "address": "吉州区某路1号"},
     }
     body.update(over)

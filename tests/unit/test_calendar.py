@@ -109,6 +109,8 @@ def test_add_calendar_days_rolled(start: str, n: int, due: str) -> None:
 
 WORKING_DAYS = [
     ("2019-09-27", 5, "2019-10-10"),  # Sun 9-29 (make-up), Mon 9-30, then 10-08..10-10
+    ("2019-10-10", 2, "2019-10-12"),  # Fri 10-11, then the make-up Saturday 10-12
+    ("2019-02-01", 5, "2019-02-13"),  # Sat 2-02 and Sun 2-03 (make-up), 春节, 2-11..2-13
     ("2024-02-08", 5, "2024-02-21"),  # Fri 2-09, Sun 2-18 (make-up), 2-19..2-21
     ("2024-09-27", 5, "2024-10-10"),
     ("2025-01-24", 5, "2025-02-07"),  # Sun 1-26 (make-up), Mon 1-27, then 2-05..2-07

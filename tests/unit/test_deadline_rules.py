@@ -88,6 +88,8 @@ DEFAULT_MODE = [
     (K.objection, "2024-09-27", "2024-10-10"),  # across 国庆 2024
     (K.objection, "2019-09-27", "2019-10-10"),  # across 国庆 2019
     (K.objection, "2024-02-08", "2024-02-21"),  # across 春节 2024
+    (K.objection, "2019-02-01", "2019-02-13"),  # across 春节 2019, both make-up days count
+    (K.handling, "2018-12-06", "2019-02-11"),  # day 60 = 2019-02-04, 除夕 2019, in 春节
 ]
 
 

@@ -1,0 +1,217 @@
+"""HTTP API of the deadlines service (SPEC §6).
+
+- `GET /v1/deadlines/{case_id}` (staff, or the unit the case is with): every timer of the case,
+  `[{kind, due_date, provisional, status, article, ...}]`, with its rule, start, outcome and
+  the history of its due date.
+- `GET /v1/overdue[?unit=&jurisdiction=&kind=&limit=]` (staff; a unit sees its own): open
+  overdue timers, longest overdue first; `X-Total-Count` gives the number before `limit`.
+- `GET /v1/calendar[/{year}]`, and as admin `PUT /v1/calendar/{year}` (`{holidays: [...],
+  workdays: [...]}`) and `DELETE /v1/calendar/{year}`: the operators' calendar overlay; a change
+  recounts the open timers that depend on that year.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from services.deadlines import calendars, metrics, store
+from services.deadlines.reconcile import Policy, Timer
+from shared.auth import Principal
+from shared.calendar import WorkingCalendar
+from shared.clock import Clock, iso
+from shared.limits import LIMITS, DeadlineKind, local_date
+from shared.vocab import Vocabulary
+from shared.web import error, field_errors, json_response, principal, read_json
+
+_KIND_ORDER = {k: i for i, k in enumerate(DeadlineKind)}
+MAX_LIMIT = 10_000
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def timer_json(t: Timer, history: list[asyncpg.Record]) -> dict[str, Any]:
+    limit = LIMITS[t.kind]
+    return {
+        "kind": t.kind.value, "due_date": t.due_date.isoformat(), "provisional": t.provisional,
+        "status": t.status, "article": t.article, "round": t.round, "outcome": t.outcome,
+        "window": t.is_window, "rule": t.rule, "mode": t.mode.value, "day_unit": t.day_unit,
+        "length_days": t.length_days, "extension_days": t.extension_days,
+        "start": {"event_id": t.start_event_id, "type": t.start_type, "at": iso(t.start_at),
+                  "date": t.start_date.isoformat()},
+        "warned": list(t.warned),
+        "overdue_at": iso(t.overdue_at) if t.overdue_at else None,
+        "ended": None if t.ended_at is None else {
+            "at": iso(t.ended_at), "event_id": t.ended_by, "type": t.ended_by_type},
+        "history": [{"changed_at": iso(h["changed_at"]),
+                     "old_due_date": h["old_due_date"].isoformat(),
+                     "new_due_date": h["new_due_date"].isoformat(),
+                     "old_provisional": h["old_provisional"],
+                     "new_provisional": h["new_provisional"], "reason": h["reason"]}
+                    for h in history],
+        "description_zh": limit.description_zh, "description_en": limit.description_en,
+    }
+
+
+class DeadlinesApi:
+    def __init__(self, pool: asyncpg.Pool, clock: Clock, vocab: Vocabulary, policy: Policy,
+                 topic: str) -> None:
+        self._pool = pool
+        self._clock = clock
+        self._vocab = vocab
+        self._policy = policy
+        self._topic = topic
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_get("/v1/deadlines/{case_id}", self.get_deadlines)
+        app.router.add_get("/v1/overdue", self.get_overdue)
+        app.router.add_get("/v1/calendar", self.get_overlay)
+        app.router.add_get("/v1/calendar/{year}", self.get_year)
+        app.router.add_put("/v1/calendar/{year}", self.put_year)
+        app.router.add_delete("/v1/calendar/{year}", self.delete_year)
+
+    async def get_deadlines(self, request: web.Request) -> web.Response:
+        who = _reader(request)
+        case_id = request.match_info["case_id"]
+        async with self._pool.acquire() as conn:
+            unit = await conn.fetchval("SELECT unit FROM cases WHERE case_id = $1", case_id)
+            rows = await conn.fetch(f"SELECT {store._SELECT_TIMER} FROM timers "
+                                    "WHERE case_id = $1", case_id)
+            history = await conn.fetch(
+                "SELECT * FROM timer_history WHERE timer_id = ANY($1::bigint[]) ORDER BY id",
+                [r["id"] for r in rows])
+        if not rows and unit is None:
+            raise error(404, f"no deadlines known for case {case_id}")
+        if not who.may_act_for(unit):
+            raise error(403, "a unit token may read only the deadlines of its own cases")
+        timers = sorted((store.timer_of(r) for r in rows),
+                        key=lambda t: (t.start_at, _KIND_ORDER[t.kind], t.round))
+        return json_response([timer_json(t, [h for h in history if h["timer_id"] == t.id])
+                              for t in timers])
+
+    async def get_overdue(self, request: web.Request) -> web.Response:
+        who = _reader(request)
+        q = request.query
+        problems: list[dict[str, str]] = []
+        unit = q.get("unit") or None
+        if who.role == "unit":
+            if unit not in (None, who.unit):
+                raise error(403, "a unit token may list only its own overdue cases")
+            unit = who.unit
+        jurisdiction = q.get("jurisdiction") or None
+        if jurisdiction is not None:
+            jurisdiction = self._vocab.jurisdictions.resolve(jurisdiction)
+            if jurisdiction is None:
+                problems.append({"field": "jurisdiction", "message":
+                                 "unknown jurisdiction; use a code or its Chinese name"})
+        kind = q.get("kind") or None
+        if kind is not None and kind not in {k.value for k in DeadlineKind}:
+            problems.append({"field": "kind", "message": "one of " + ", ".join(DeadlineKind)})
+        limit = 1000
+        if "limit" in q:
+            limit = int(q["limit"]) if q["limit"].isdigit() else 0
+            if not 1 <= limit <= MAX_LIMIT:
+                problems.append({"field": "limit", "message": f"a number from 1 to {MAX_LIMIT}"})
+        if problems:
+            return field_errors(problems)
+        today = local_date(self._clock.now())
+        rows = await self._pool.fetch(
+            """
+            SELECT t.case_id, t.kind, t.round, t.due_date, t.provisional, t.article,
+                   t.overdue_at, c.unit, c.jurisdiction, count(*) OVER () AS total
+            FROM timers t LEFT JOIN cases c ON c.case_id = t.case_id
+            WHERE t.status = 'overdue' AND ($1::text IS NULL OR c.unit = $1)
+              AND ($2::text IS NULL OR c.jurisdiction = $2) AND ($3::text IS NULL OR t.kind = $3)
+            ORDER BY t.due_date, t.case_id, t.kind LIMIT $4
+            """, unit, jurisdiction, kind, limit)
+        items = [{
+            "case_id": r["case_id"], "kind": r["kind"], "round": r["round"],
+            "due_date": r["due_date"].isoformat(), "days_overdue": (today - r["due_date"]).days,
+            "provisional": r["provisional"], "article": r["article"], "unit": r["unit"],
+            "jurisdiction": self._jurisdiction(r["jurisdiction"]),
+            "overdue_at": iso(r["overdue_at"]) if r["overdue_at"] else None,
+        } for r in rows]
+        total = rows[0]["total"] if rows else 0
+        return json_response(items, headers={"X-Total-Count": str(total)})
+
+    def _jurisdiction(self, code: str | None) -> dict[str, str] | None:
+        if code is None:
+            return None
+        if self._vocab.jurisdictions.resolve(code) is None:
+            return {"key": code, "label": code}
+        return self._vocab.jurisdictions.render(code)
+
+    async def get_overlay(self, request: web.Request) -> web.Response:
+        principal(request)
+        rows = await self._pool.fetch("SELECT year, source, revision, updated_by, updated_at "
+                                      "FROM calendar_years ORDER BY year")
+        return json_response([{"year": r["year"], "source": r["source"],
+                               "revision": r["revision"], "updated_by": r["updated_by"],
+                               "updated_at": iso(r["updated_at"])} for r in rows])
+
+    async def get_year(self, request: web.Request) -> web.Response:
+        principal(request)
+        text = request.match_info["year"]
+        if not text.isdigit() or not 1949 <= int(text) <= 9998:
+            return field_errors([{"field": "year", "message": "not a year (1949–9998)"}])
+        year = int(text)
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT * FROM calendar_years WHERE year = $1", year)
+            calendar = WorkingCalendar(await calendars.stored_overlay(conn))
+        body: dict[str, Any] = {"year": year, "has_data": calendar.has_data(year),
+                                "source": row["source"] if row else (
+                                    "library" if calendar.has_data(year) else None)}
+        data = calendar.year_days(year)
+        body["holidays"] = sorted(d.isoformat() for d in data.holidays) if data else []
+        body["workdays"] = sorted(d.isoformat() for d in data.workdays) if data else []
+        if row:
+            body.update(revision=row["revision"], updated_by=row["updated_by"],
+                        updated_at=iso(row["updated_at"]))
+        return json_response(body)
+
+    async def put_year(self, request: web.Request) -> web.Response:
+        who = _admin(request)
+        body = await read_json(request)
+        parsed = calendars.validate_year(request.match_info["year"], body)
+        if isinstance(parsed, list):
+            return field_errors([{"field": p.field, "message": p.message} for p in parsed])
+        return await self._apply(parsed.year, parsed, who)
+
+    async def delete_year(self, request: web.Request) -> web.Response:
+        who = _admin(request)
+        text = request.match_info["year"]
+        if not text.isdigit() or not 1949 <= int(text) <= 9998:
+            return field_errors([{"field": "year", "message": "not a year (1949–9998)"}])
+        return await self._apply(int(text), None, who)
+
+    async def _apply(self, year: int, days: Any, who: Principal) -> web.Response:
+        async with self._pool.acquire() as conn, conn.transaction():
+            applied = await calendars.apply_year(
+                conn, year, days, source="api", actor=who.name or who.role,
+                policy=self._policy, clock=self._clock, topic=self._topic)
+        metrics.RESCHEDULED.labels("calendar").inc(len(applied.moves))
+        return json_response({
+            "year": year, "removed": days is None, "changed": applied.changed,
+            "revision": applied.revision, "rescheduled": len(applied.moves),
+            "holidays": sorted(d.isoformat() for d in days.holidays) if days else [],
+            "workdays": sorted(d.isoformat() for d in days.workdays) if days else [],
+        })
+
+
+def _reader(request: web.Request) -> Principal:
+    who = principal(request)
+    if not (who.is_staff or who.role == "unit"):
+        raise error(403, "this needs a staff, admin or unit token")
+    return who
+
+
+def _admin(request: web.Request) -> Principal:
+    who = principal(request)
+    if who.role != "admin":
+        raise error(403, "changing the calendar needs an admin token")
+    return who

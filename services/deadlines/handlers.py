@@ -1,0 +1,105 @@
+"""The consumer of case and routing events: each batch, in one transaction, records the facts
+the events carry and brings the timers of the cases they touch in line with those facts.
+
+Idempotent (the inbox drops an event seen before) and order-tolerant (timers are derived from
+all of a case's facts, whatever order they came in; see plan.py). Times come from the events
+(`received_at`, `assigned_at`, `at`), never from when they arrived: a case loaded from history
+keeps its historical deadlines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+from services.deadlines import calendars, metrics, outputs, store
+from services.deadlines.plan import (
+    ASSIGNED,
+    LINKED,
+    REGISTERED,
+    RELEVANT_TYPES,
+    TRANSFER_DECIDED,
+    Fact,
+    case_unit,
+    plan,
+)
+from services.deadlines.reconcile import Policy, reconcile
+from shared import outbox
+from shared.clock import Clock
+from shared.consumer import BatchHandler, Delivered
+from shared.events import Envelope
+from shared.inbox import claim
+from shared.schemas import (
+    CaseAssigned,
+    CaseLinked,
+    CaseRegistered,
+    CaseStep,
+    CaseTransferDecided,
+)
+from shared.vocab import Vocabulary
+
+
+def fact_of(envelope: Envelope) -> Fact | None:
+    """What this service keeps of an event, or None if no timer depends on it."""
+    data = envelope.data
+    if envelope.type not in RELEVANT_TYPES:
+        return None
+    if isinstance(data, CaseRegistered):
+        return Fact(envelope.id, data.case_id, REGISTERED, data.received_at)
+    if isinstance(data, CaseAssigned):
+        return Fact(envelope.id, data.case_id, ASSIGNED, data.assigned_at,
+                    data.assignment_version, unit=data.unit)
+    if isinstance(data, CaseTransferDecided):
+        return Fact(envelope.id, data.case_id, TRANSFER_DECIDED, data.at)
+    if isinstance(data, CaseLinked):
+        return Fact(envelope.id, data.case_id, LINKED, data.at)
+    if isinstance(data, CaseStep):
+        return Fact(envelope.id, data.case_id, envelope.type, data.at, data.sequence,
+                    data.days, data.unit)
+    return None
+
+
+def events_handler(pool: asyncpg.Pool, cals: calendars.Calendars, policy: Policy, clock: Clock,
+                   vocab: Vocabulary, topic: str) -> BatchHandler:
+    async def handle(batch: Sequence[Delivered]) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            fresh = await claim(conn, [d.inbox_row() for d in batch])
+            applied = [(d.envelope, fact_of(d.envelope)) for d in batch
+                       if d.envelope.id in fresh]
+            facts = [f for _, f in applied if f is not None]
+            if not facts:
+                return
+            await calendars.shared_lock(conn)
+            calendar = await cals.current(conn)
+            case_ids = sorted({f.case_id for f in facts})
+            await store.lock_cases(conn, case_ids)
+            await store.insert_facts(conn, facts)
+            known = await store.load_facts(conn, case_ids)
+            stored = await store.load_timers(conn, case_ids)
+            now = clock.now()
+            inserts, updates, moves, case_rows = [], [], [], []
+            registered = {e.data.case_id: e.data for e, _ in applied
+                          if isinstance(e.data, CaseRegistered)}
+            for case_id in case_ids:
+                case_facts = known.get(case_id, [])
+                changes = reconcile(case_id, plan(case_facts), stored.get(case_id, []),
+                                    calendar, policy, now)
+                inserts += changes.inserts
+                updates += changes.updates
+                moves += changes.moves
+                reg = registered.get(case_id)
+                case_rows.append((
+                    case_id, reg.received_at if reg else None,
+                    (vocab.jurisdictions.resolve(reg.jurisdiction) or reg.jurisdiction)
+                    if reg else None,
+                    case_unit(case_facts)))
+            await store.save_cases(conn, case_rows)
+            await store.insert_timers(conn, inserts)
+            await store.update_timers(conn, updates)
+            await store.record_moves(conn, moves)
+            await outbox.add(conn, topic, [outputs.rescheduled(m) for m in moves])
+        metrics.TIMERS_CREATED.inc(len(inserts))
+        metrics.RESCHEDULED.labels("events").inc(len(moves))
+
+    return handle

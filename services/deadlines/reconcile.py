@@ -1,0 +1,188 @@
+"""Bringing a case's stored timers in line with its plan (pure).
+
+`reconcile` compares what `plan` says a case's timers are with the rows stored for it and
+returns the rows to insert and update, and the due-date changes to record (history and
+`deadline.rescheduled`). `recount` is the same due-date change for one open timer when the
+calendar changes. Nothing here does I/O; the postgres adapter writes what comes out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+from services.deadlines import ladder
+from services.deadlines.plan import End, TimerPlan
+from shared.calendar import WorkingCalendar
+from shared.limits import CountingMode, DeadlineKind, Due, compute_due, local_date, overdue_after
+
+OPEN = frozenset({"pending", "warned", "overdue"})
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """One stored timer (a row of `timers`); `id` is None until it is inserted."""
+
+    id: int | None
+    case_id: str
+    kind: DeadlineKind
+    round: int
+    is_window: bool
+    start_event_id: str
+    start_type: str
+    start_at: datetime
+    start_date: date
+    mode: CountingMode
+    day_unit: str
+    length_days: int
+    extension_days: int
+    rule: str
+    article: str
+    due_date: date
+    provisional: bool
+    status: str
+    outcome: str | None = None
+    warned: tuple[int, ...] = ()
+    fired_days: int | None = None
+    overdue_at: datetime | None = None
+    next_fire_at: datetime | None = None
+    ended_at: datetime | None = None
+    ended_by: str | None = None
+    ended_by_type: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class DueChange:
+    """A due date that moved: kept in the timer's history and announced."""
+
+    timer: Timer  # after the change (its id is set: only stored timers move)
+    old_due_date: date
+    old_provisional: bool
+    reason: str  # extension | calendar | recount
+    cause: str  # what moved it: an event id, or calendar:<year>@<revision>
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The service's configuration that timers depend on."""
+
+    mode: CountingMode
+    warning_days: tuple[int, ...]
+    grace: timedelta
+
+
+@dataclass
+class Changes:
+    inserts: list[Timer]
+    updates: list[Timer]
+    moves: list[DueChange]
+
+
+def _due(kind: DeadlineKind, start: date, calendar: WorkingCalendar, mode: CountingMode,
+         extension_days: int) -> Due:
+    return compute_due(kind, start, calendar, mode, extension_days)
+
+
+def _ended(timer: Timer, end: End) -> Timer:
+    outcome = end.outcome
+    if end.status == "met" and outcome == "done":
+        # A duty met on the due date is on time: overdue starts only after its end.
+        outcome = "on_time" if end.at < overdue_after(timer.due_date) else "late"
+    return replace(timer, status=end.status, outcome=outcome, next_fire_at=None,
+                   ended_at=end.at, ended_by=end.event_id, ended_by_type=end.event_type)
+
+
+def new_timer(p: TimerPlan, case_id: str, calendar: WorkingCalendar, policy: Policy,
+              now: datetime) -> Timer:
+    start = local_date(p.start.at)
+    due = _due(p.kind, start, calendar, policy.mode, p.extension_days)
+    first = ladder.next_fire(due.due_date, policy.warning_days, p.is_window, None)
+    timer = Timer(
+        id=None, case_id=case_id, kind=p.kind, round=p.round, is_window=p.is_window,
+        start_event_id=p.start.event_id, start_type=p.start.type, start_at=p.start.at,
+        start_date=start, mode=policy.mode, day_unit=due.unit.value,
+        length_days=due.length_days, extension_days=p.extension_days, rule=due.rule,
+        article=due.article, due_date=due.due_date, provisional=due.provisional,
+        status="pending",
+        next_fire_at=None if first is None else max(first, now + policy.grace),
+    )
+    return _ended(timer, p.end) if p.end is not None else timer
+
+
+def move(timer: Timer, due: Due, policy: Policy, now: datetime, *, reason: str, cause: str,
+         at: datetime) -> tuple[Timer, DueChange | None]:
+    """`timer` counted anew as `due`; the change to record, or None if nothing moved."""
+    if (due.due_date, due.provisional, due.extension_days, due.length_days) == (
+            timer.due_date, timer.provisional, timer.extension_days, timer.length_days):
+        return timer, None
+    fired = ladder.rearm(timer.due_date, due.due_date, policy.warning_days, timer.is_window,
+                         timer.fired_days, now)
+    moved = replace(
+        timer, due_date=due.due_date, provisional=due.provisional,
+        extension_days=due.extension_days, length_days=due.length_days, rule=due.rule,
+        fired_days=fired, status=ladder.status_of(fired),
+        warned=tuple(w for w in timer.warned if fired is not None and w >= fired),
+        overdue_at=timer.overdue_at if fired == ladder.OVERDUE else None,
+        next_fire_at=ladder.next_fire(due.due_date, policy.warning_days, timer.is_window,
+                                      fired),
+    )
+    return moved, DueChange(moved, timer.due_date, timer.provisional, reason, cause, at)
+
+
+def recount(timer: Timer, calendar: WorkingCalendar, policy: Policy, now: datetime, cause: str
+            ) -> tuple[Timer, DueChange | None]:
+    """An open timer counted again on a changed calendar (its own mode and start)."""
+    due = _due(timer.kind, timer.start_date, calendar, timer.mode, timer.extension_days)
+    return move(timer, due, policy, now, reason="calendar", cause=cause, at=now)
+
+
+def _update(existing: Timer, p: TimerPlan, calendar: WorkingCalendar, policy: Policy,
+            now: datetime) -> tuple[Timer, DueChange | None]:
+    timer, change = existing, None
+    if timer.is_open:
+        start = local_date(p.start.at)
+        # What moved it: the extension, else a different start (an earlier one came late).
+        reason, by = "recount", p.start
+        if p.extension_days != timer.extension_days and p.extended is not None:
+            reason, by = "extension", p.extended
+        if p.start.event_id != timer.start_event_id:
+            timer = replace(timer, start_event_id=p.start.event_id, start_type=p.start.type,
+                            start_at=p.start.at, start_date=start)
+        due = _due(p.kind, start, calendar, timer.mode, p.extension_days)
+        timer, change = move(timer, due, policy, now, reason=reason, cause=by.event_id,
+                             at=by.at)
+        if p.end is not None:
+            timer = _ended(timer, p.end)
+    elif p.end is not None and p.end.event_id != timer.ended_by:
+        # Ended already (e.g. a lapsed window, or met by a stand-in event) and the event that
+        # really ended it arrived late: record the real one.
+        timer = _ended(timer, p.end)
+    return timer, change
+
+
+def reconcile(case_id: str, plans: Iterable[TimerPlan], stored: Sequence[Timer],
+              calendar: WorkingCalendar, policy: Policy, now: datetime) -> Changes:
+    """What to write so the stored timers of `case_id` match `plans`.
+
+    Stored timers that the plan no longer lists are left alone: facts only accumulate, so a
+    timer once planned stays planned.
+    """
+    by_key = {(t.kind, t.round): t for t in stored}
+    changes = Changes([], [], [])
+    for p in plans:
+        existing = by_key.get((p.kind, p.round))
+        if existing is None:
+            changes.inserts.append(new_timer(p, case_id, calendar, policy, now))
+            continue
+        updated, change = _update(existing, p, calendar, policy, now)
+        if updated != existing:
+            changes.updates.append(updated)
+        if change is not None:
+            changes.moves.append(change)
+    return changes
