@@ -1,21 +1,63 @@
-"""Composition root of the statistics service."""
+"""Composition root of the statistics service: the projection consumer, the leader (folder and
+gauges), and the figures API."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from services.statistics.api import StatsApi
 from services.statistics.config import StatisticsSettings
-from shared.inbox import recording_handler
+from services.statistics.leader import lead
+from services.statistics.reader import Reader, load_unit_names
+from services.statistics.store import Projector
+from shared.calendar import WorkingCalendar, load_overlay
+from shared.consumer import BatchHandler, Delivered
+from shared.runtime import Infrastructure
 from shared.service import ServiceSpec, main
 from shared.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
+from shared.vocab import default_vocabulary
 
-SPEC = ServiceSpec(
-    name="statistics",
-    consumes=(CASE_EVENTS, ROUTING_EVENTS, DEADLINE_EVENTS,),
-    handler=lambda infra: recording_handler(infra.pool),
-)
+
+def projector_for(settings: StatisticsSettings) -> Projector:
+    overlay = load_overlay(settings.calendar_overlay) if settings.calendar_overlay else None
+    return Projector(WorkingCalendar(overlay), settings.counting_mode, default_vocabulary())
+
+
+def build_spec(settings: StatisticsSettings) -> ServiceSpec:
+    projector = projector_for(settings)  # a bad calendar overlay fails at start-up
+    vocab = default_vocabulary()
+    units = load_unit_names(settings.routing_rules_file)
+
+    def handler(infra: Infrastructure) -> BatchHandler:
+        async def handle(batch: Sequence[Delivered]) -> None:
+            async with infra.pool.acquire() as conn, conn.transaction():
+                await projector.apply_batch(conn, batch)
+
+        return handle
+
+    def routes(app: web.Application, infra: Infrastructure) -> None:
+        StatsApi(Reader(infra.pool, vocab, units), infra.clock, vocab).install(app)
+
+    async def leader(infra: Infrastructure) -> None:
+        await lead(infra, settings, vocab)
+
+    return ServiceSpec(
+        name="statistics",
+        consumes=(CASE_EVENTS, ROUTING_EVENTS, DEADLINE_EVENTS),
+        handler=handler,
+        routes=routes,
+        tasks=(leader,),
+        # Larger batches than the default: one transaction applies them all, and the inbox
+        # claim, the row locks and the journal COPY cost per batch, not per event.
+        batch_size=2000,
+    )
 
 
 def run() -> None:
-    main(SPEC, StatisticsSettings())
+    settings = StatisticsSettings()
+    main(build_spec(settings), settings)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,77 @@
+"""Live gauges for the dashboards, computed by one instance at a time.
+
+Only the leader (the instance holding the folder's advisory lock, ``xinfang_stats_leader`` = 1)
+exports the figure gauges; the others export none of their series. So a dashboard may take
+``max`` or ``sum`` across instances alike and never double a figure. The leader refreshes them
+right after every fold that moved deltas, i.e. as events arrive, and at least every few seconds
+(the current year and quarter move with the clock).
+
+Labels: jurisdiction and category codes of the vocabulary (values outside it are shown as
+``unknown``); ``period`` is ``year`` or ``quarter``. No case ids, no personal data.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import asyncpg
+from prometheus_client import Counter, Gauge
+
+from services.statistics.figures import percent, quarter_bounds
+from services.statistics.queries import Engine, StatsQuery, counts_of
+from shared.limits import local_date
+from shared.vocab import Vocabulary
+
+_DIMS = ["jurisdiction", "category"]
+RECEIVED = Gauge("xinfang_stats_cases_received",
+                 "Cases received, all time, duplicates excluded (leader instance only)", _DIMS)
+CLOSED = Gauge("xinfang_stats_cases_closed", "Cases closed (办结), all time (leader only)", _DIMS)
+OPEN = Gauge("xinfang_stats_cases_open", "Cases received and not closed (leader only)", _DIMS)
+CLOSURE_RATE = Gauge("xinfang_stats_closure_rate_percent",
+                     "办结率 of the cases received in the current year or quarter, as of now",
+                     ["period"])
+ON_TIME_RATE = Gauge("xinfang_stats_on_time_rate_percent",
+                     "On-time rate of the cases received in the current year or quarter, "
+                     "as of now", ["period"])
+LEADER = Gauge("xinfang_stats_leader",
+               "1 on the instance that folds the aggregates and exports the statistics gauges")
+JOURNAL_ROWS = Gauge("xinfang_stats_journal_rows", "Deltas waiting to be folded (leader only)")
+FOLDED = Counter("xinfang_stats_folded_rows_total", "Journal rows folded into the aggregates")
+
+_FIGURES = (RECEIVED, CLOSED, OPEN, CLOSURE_RATE, ON_TIME_RATE)
+
+
+def step_down() -> None:
+    """Stop exporting figures: another instance (or none) is the leader now."""
+    LEADER.set(0)
+    for gauge in _FIGURES:
+        gauge.clear()
+    JOURNAL_ROWS.set(0)
+
+
+def _periods(today: date) -> dict[str, tuple[date, date]]:
+    return {"year": (date(today.year, 1, 1), date(today.year, 12, 31)),
+            "quarter": quarter_bounds(today.year, (today.month - 1) // 3 + 1)}
+
+
+async def refresh(conn: asyncpg.Connection, now: datetime, vocab: Vocabulary) -> None:
+    totals: dict[tuple[str, str], list[int]] = {}
+    for row in await conn.fetch("SELECT jurisdiction, category, received, closed FROM totals"):
+        key = (row["jurisdiction"] if row["jurisdiction"] in vocab.jurisdictions.labels
+               else "unknown",
+               row["category"] if row["category"] in vocab.categories.labels else "unknown")
+        into = totals.setdefault(key, [0, 0])
+        into[0] += row["received"]
+        into[1] += row["closed"]
+    for (jurisdiction, category), (received, closed) in totals.items():
+        RECEIVED.labels(jurisdiction, category).set(received)
+        CLOSED.labels(jurisdiction, category).set(closed)
+        OPEN.labels(jurisdiction, category).set(received - closed)
+    engine = Engine(conn)
+    for name, (start, end) in _periods(local_date(now)).items():
+        result = await engine.run(StatsQuery(start, end, now))
+        total = [sum(column) for column in zip(*result.values(), strict=True)] or [0] * 9
+        counts = counts_of(total)
+        CLOSURE_RATE.labels(name).set(percent(counts.closed, counts.received))
+        ON_TIME_RATE.labels(name).set(percent(counts.closed_on_time, counts.closed))
+    JOURNAL_ROWS.set(await conn.fetchval("SELECT count(*) FROM journal"))

@@ -1,0 +1,154 @@
+"""The write side of the projection: a batch of events applied in one transaction.
+
+Inbox claim, the case rows (locked), their new facts and the journal of point deltas are
+written together, so a redelivered event changes nothing and a crash leaves either all of a
+batch or none of it. Works under any ``search_path``: the live service writes ``public``, a
+rebuild writes its fresh schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass, fields
+from typing import Any
+
+import asyncpg
+from prometheus_client import Counter
+
+from services.statistics.facts import (
+    NOT_COUNTED,
+    UNASSIGNED,
+    CaseFacts,
+    Delta,
+    Derived,
+    apply,
+    derive,
+    diff,
+)
+from services.statistics.schema import COUNT_COLUMNS, FACT_COLUMNS
+from shared.calendar import WorkingCalendar
+from shared.consumer import Delivered
+from shared.events import Envelope
+from shared.inbox import claim
+from shared.limits import CountingMode
+from shared.schemas import CaseAssigned, CaseLinked, CaseRegistered, CaseStep, DeadlineOverdue
+from shared.vocab import Vocabulary
+
+EVENTS_APPLIED = Counter("xinfang_stats_events_applied_total",
+                         "Events applied to the statistics projection (this instance)", ["type"])
+DELTAS_WRITTEN = Counter("xinfang_stats_journal_rows_written_total",
+                         "Point deltas written to the journal (this instance)")
+
+_RELEVANT = (CaseRegistered, CaseAssigned, CaseLinked, DeadlineOverdue, CaseStep)
+_RAW = tuple(f.name for f in fields(CaseFacts))[1:]  # after case_id
+_NAMES = [name for name, _ in FACT_COLUMNS]
+_TYPES = dict(FACT_COLUMNS)
+_JOURNAL_COLUMNS = ("r_day", "channel", "jurisdiction", "category", "unit", "e_at", "e_day",
+                    *COUNT_COLUMNS)
+
+_UPSERT = f"""
+INSERT INTO case_fact AS f (case_id, {", ".join(_NAMES)})
+SELECT * FROM unnest($1::text[], {", ".join(f"${i}::{_TYPES[n]}[]"
+                                            for i, n in enumerate(_NAMES, start=2))})
+ON CONFLICT (case_id) DO UPDATE SET {", ".join(f"{n} = EXCLUDED.{n}" for n in _NAMES)}
+RETURNING case_id, (xmax = 0) AS inserted
+"""
+
+
+class ConcurrentInsert(asyncpg.exceptions.SerializationError):
+    """Another instance created the same new case row first: retry the batch (transient)."""
+
+
+def _facts_from(row: asyncpg.Record) -> CaseFacts:
+    values: dict[str, Any] = {name: row[name] for name in _RAW}
+    for name in ("registered", "duplicate", "reachable"):
+        values[name] = bool(values[name])
+    values["unit_version"] = -1 if values["unit_version"] is None else values["unit_version"]
+    values["extension_days"] = values["extension_days"] or 0
+    return CaseFacts(case_id=row["case_id"], **values)
+
+
+def _derived_from(row: asyncpg.Record) -> Derived:
+    if not row["counted"]:
+        return NOT_COUNTED
+    return Derived(
+        counted=True, received_at=row["received_at"], r_day=row["r_day"],
+        channel=row["channel"] or "", jurisdiction=row["jurisdiction"] or "",
+        category=row["category"] or "", unit=row["unit_key"] or UNASSIGNED,
+        e_closed=row["e_closed"], on_time=bool(row["on_time"]), eligible=bool(row["eligible"]),
+        e_feedback=row["e_feedback"], e_rated=row["e_rated"],
+        rating_class=row["rating_class"] or 0, e_overdue=row["e_overdue"],
+        overdue_unit=row["overdue_unit_key"] or UNASSIGNED,
+    )
+
+
+def _row_values(facts: CaseFacts, d: Derived) -> list[Any]:
+    raw = list(astuple(facts))[1:]
+    return [*raw, d.counted, d.r_day, d.unit if d.counted else None, d.e_closed, d.on_time,
+            d.eligible, d.e_feedback, d.e_rated, d.rating_class, d.e_overdue,
+            d.overdue_unit if d.counted else None]
+
+
+def _case_id(envelope: Envelope) -> str | None:
+    data = envelope.data
+    if isinstance(data, _RELEVANT):
+        return str(data.case_id)
+    return None
+
+
+@dataclass(frozen=True)
+class Projector:
+    """Applies events to the projection (the pure rules live in facts.py)."""
+
+    calendar: WorkingCalendar
+    mode: CountingMode
+    vocab: Vocabulary
+
+    async def apply_batch(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> int:
+        """Apply ``batch`` inside the caller's transaction; return the journal rows written."""
+        fresh = await claim(conn, [d.inbox_row() for d in batch])
+        events = [d.envelope for d in batch if d.envelope.id in fresh]
+        by_case: dict[str, list[Envelope]] = {}
+        for envelope in events:
+            EVENTS_APPLIED.labels(envelope.type).inc()
+            case_id = _case_id(envelope)
+            if case_id is not None:
+                by_case.setdefault(case_id, []).append(envelope)
+        if not by_case:
+            return 0
+        ids = sorted(by_case)  # one lock order for every instance: no deadlocks
+        rows = await conn.fetch(
+            "SELECT * FROM case_fact WHERE case_id = ANY($1::text[]) ORDER BY case_id FOR UPDATE",
+            ids,
+        )
+        known = {row["case_id"]: row for row in rows}
+        written: list[list[Any]] = []
+        deltas: list[Delta] = []
+        for case_id in ids:
+            row = known.get(case_id)
+            facts = _facts_from(row) if row is not None else CaseFacts(case_id)
+            old = _derived_from(row) if row is not None else NOT_COUNTED
+            new_facts = facts
+            for envelope in by_case[case_id]:
+                new_facts = apply(new_facts, envelope, self.vocab)
+            if row is not None and new_facts == facts:
+                continue
+            new = derive(new_facts, self.calendar, self.mode)
+            deltas.extend(diff(old, new))
+            written.append([case_id, *_row_values(new_facts, new)])
+        if written:
+            columns = list(zip(*written, strict=True))
+            result = await conn.fetch(_UPSERT, *[list(c) for c in columns])
+            # A row this batch did not find (so did not lock) must be one it inserted.
+            raced = [r["case_id"] for r in result
+                     if r["case_id"] not in known and not r["inserted"]]
+            if raced:
+                raise ConcurrentInsert(f"{len(raced)} case rows created concurrently; retrying")
+        if deltas:
+            await conn.copy_records_to_table(
+                "journal", columns=list(_JOURNAL_COLUMNS),
+                records=[(d.r_day, d.channel, d.jurisdiction, d.category, d.unit, d.eff_at,
+                          d.e_day, *d.counts) for d in deltas],
+            )
+            DELTAS_WRITTEN.inc(len(deltas))
+        return len(deltas)
