@@ -45,7 +45,9 @@ class RoutingDecisions:
         if row["status"] == CaseStatus.REGISTERED:
             objection_due = compute_due(DeadlineKind.objection, local_date(event.assigned_at),
                                         self._calendar, self._mode).due_date
-            at = max(event.assigned_at, row["last_action_at"])
+            # Stamped at the case's own clock, not routing's: a clerk loading paper history
+            # must still be able to enter the unit's acceptance at its real, earlier date.
+            at = max(row["received_at"], row["last_action_at"])
             decision = decide(steps.state_of(row, self._calendar, self._mode),
                               ActionCommand("assign", at=at, objection_due=objection_due,
                                             from_routing=True),
