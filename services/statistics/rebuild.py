@@ -127,26 +127,31 @@ class Replay:
         return applied
 
 
-async def swap_into_public(conn: asyncpg.Connection, schema: str, retired: str) -> None:
-    """Move the live tables out of ``public`` and the rebuilt ones in, atomically."""
+async def swap_into(conn: asyncpg.Connection, schema: str, live: str, retired: str) -> None:
+    """Move the tables of ``live`` (the service's: ``public``) out to ``retired`` and the
+    rebuilt ones of ``schema`` in, in one transaction."""
     async with conn.transaction():
         await conn.execute("SET LOCAL lock_timeout = '20s'")
         await conn.execute(f"CREATE SCHEMA {retired}")
         # Tables an older version of the projection did not have are simply not there yet.
-        live = [t for t in TABLES
-                if await conn.fetchval("SELECT to_regclass($1)", f"public.{t}") is not None]
-        await conn.execute("LOCK TABLE " + ", ".join(f"public.{t}" for t in live)
-                           + " IN ACCESS EXCLUSIVE MODE")
-        for table in live:
-            await conn.execute(f"ALTER TABLE public.{table} SET SCHEMA {retired}")
+        present = [t for t in TABLES
+                   if await conn.fetchval("SELECT to_regclass($1)", f"{live}.{t}") is not None]
+        if present:
+            await conn.execute("LOCK TABLE " + ", ".join(f"{live}.{t}" for t in present)
+                               + " IN ACCESS EXCLUSIVE MODE")
+        for table in present:
+            await conn.execute(f"ALTER TABLE {live}.{table} SET SCHEMA {retired}")
         for table in TABLES:
-            await conn.execute(f"ALTER TABLE {schema}.{table} SET SCHEMA public")
+            await conn.execute(f"ALTER TABLE {schema}.{table} SET SCHEMA {live}")
         await conn.execute(f"DROP SCHEMA {schema}")
 
 
 async def rebuild(dsn: str, bootstrap: str, projector: Projector, *, topic_prefix: str = "xinfang",
                   swap: bool = False, keep_old: bool = False, schema: str | None = None,
-                  say: Say = print) -> RebuildResult:
+                  live: str = "public", say: Say = print) -> RebuildResult:
+    """Replay ``topic_prefix``'s event topics into a fresh schema; with ``swap`` make it the
+    projection in ``live`` (the service reads ``public``; tests swap into a schema of their own).
+    """
     schema = schema or _schema_name("stats_rebuild")
     result = RebuildResult(schema=schema)
     conn = await asyncpg.connect(dsn)
@@ -163,16 +168,18 @@ async def rebuild(dsn: str, bootstrap: str, projector: Projector, *, topic_prefi
             f"({result.events_per_second:.0f}/s), {result.poison} undecodable skipped")
         if swap:
             result.retired = _schema_name("stats_retired")
-            await swap_into_public(conn, schema, result.retired)
+            if not _IDENT.match(live):
+                raise ValueError(f"not a plain schema name: {live!r}")
+            await swap_into(conn, schema, live, result.retired)
             result.swapped = True
-            await conn.execute("SET search_path TO public")
+            await conn.execute(f"SET search_path TO {live}")
             result.caught_up = await replay.until_end(conn, result)
-            say(f"swapped into public; {result.caught_up} events applied since "
+            say(f"swapped into {live}; {result.caught_up} events applied since "
                 f"(old tables in {result.retired})")
             if not keep_old:
                 await conn.execute(f"DROP SCHEMA {result.retired} CASCADE")
                 say(f"dropped {result.retired}")
-            result.schema = "public"
+            result.schema = live
     except BaseException:
         if not result.swapped:  # a half-built projection is of no use to anyone
             await asyncio.shield(conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))

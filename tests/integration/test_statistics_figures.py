@@ -26,7 +26,7 @@ import asyncpg
 from shared.limits import start_of_local_day
 from shared.testing.helpers import end_offsets
 from shared.vocab import default_vocabulary
-from tests.statistics_pending.test_statistics_support import (
+from tests.integration.test_statistics_support import (
     DEADLINE_TOPIC,
     TOKEN,
     Case,

@@ -337,7 +337,7 @@ async def wait_group(bootstrap: str, group: str, sent: list[Any], within: float 
 
 
 async def settle_deadlines(bootstrap: str, sent: list[Any], case_ids: set[str],
-                           since: dict[int, int], quiet: float = 15.0) -> list[Envelope]:
+                           since: dict[int, int], quiet: float = 12.0) -> list[Envelope]:
     """The deadline alerts the deadlines service published about ``case_ids``, once it has
     consumed our events and gone quiet about them for ``quiet`` seconds (its alert grace is
     10 s). The deadlines service sees these synthetic cases too and, when it lags behind our

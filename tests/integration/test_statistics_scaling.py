@@ -19,12 +19,13 @@ from services.statistics.params import end_of_day
 from shared.stack import control
 from shared.testing.helpers import eventually
 from shared.vocab import default_vocabulary
-from tests.statistics_pending.test_statistics_api import UNITS, Api, apply, local
-from tests.statistics_pending.test_statistics_support import (
+from tests.integration.test_statistics_api import UNITS, Api, apply, local
+from tests.integration.test_statistics_support import (
     Case,
     expected_breakdown,
     expected_summary,
     fresh_block,
+    merge_alerts,
     truth,
 )
 
@@ -66,7 +67,7 @@ async def test_two_instances_agree_with_the_truth_and_one_leads(stack) -> None:
             y = await fresh_block(http, stack, rng, years=3)
             cases = [Case.random(rng, local(y, 1, 1) + timedelta(hours=rng.randrange(17520)),
                                  VOCAB, UNITS) for _ in range(1500)]
-            await apply(stack, cases)
+            merge_alerts(cases, await apply(stack, cases, settle=True))
             flags = await _leader_flags(http, urls)
             assert sorted(flags) == [0.0, 1.0], flags
             period = {"from": f"{y:04d}-01-01", "to": f"{y + 1:04d}-12-31"}
