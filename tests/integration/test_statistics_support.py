@@ -370,10 +370,10 @@ def merge_alerts(cases: list[Case], alerts: list[Envelope]) -> None:
 
 
 async def fresh_block(http: aiohttp.ClientSession, stack: Any, rng: random.Random,
-                      years: int) -> int:
-    """A first year y (1100–1890) such that no case was received in y .. y+years-1."""
-    for _ in range(20):
-        y = rng.randrange(1100, 1890)
+                      years: int, lowest: int = 1100, highest: int = 1890) -> int:
+    """A first year y (lowest … highest) such that no case was received in y .. y+years-1."""
+    for _ in range(30):
+        y = rng.randrange(lowest, highest)
         params = {"from": f"{y:04d}-01-01", "to": f"{y + years - 1:04d}-12-31",
                   "as_of": f"{y + years + 2:04d}-01-01"}
         async with http.get(stack.url("statistics", "/v1/stats/summary"), params=params,
@@ -381,7 +381,8 @@ async def fresh_block(http: aiohttp.ClientSession, stack: Any, rng: random.Rando
             assert r.status == 200, await r.text()
             if (await r.json())["received"] == 0:
                 return y
-    raise AssertionError("no empty year block found")
+    raise AssertionError(f"no empty block of {years} years in {lowest}–{highest}: this stack "
+                         "holds many earlier test runs (`xf stack clean` empties it)")
 
 
 def test_generator_covers_every_kind_of_case() -> None:
