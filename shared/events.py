@@ -72,6 +72,11 @@ def register(event_type: str, version: int) -> Callable[[type[M]], type[M]]:
     return wrap
 
 
+def type_of(model: type[EventData]) -> str:
+    """The event type ``model`` is registered under (its latest version's)."""
+    return _LATEST[model][0]
+
+
 def new_event_id() -> str:
     return str(uuid.uuid4())
 

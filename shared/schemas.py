@@ -8,6 +8,7 @@ find duplicates without reading the text.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from pydantic import Field
 
@@ -55,18 +56,39 @@ class CaseStep(EventData):
     transfer_to: str | None = None  # transfer_out: the body it went to (no personal data)
 
 
-# One event type per lifecycle action (SPEC §3); all share the CaseStep payload.
-STEP_TYPES: dict[str, type[CaseStep]] = {}
-for _action, _type in (
-    ("object", "case.objected"), ("accept", "case.accepted"), ("decline", "case.declined"),
-    ("transfer_out", "case.transferred_out"), ("extend", "case.extended"),
-    ("reply", "case.replied"), ("close", "case.closed"), ("feedback", "case.feedback_given"),
-    ("rate", "case.rated"), ("request_review", "case.review_requested"),
-    ("review_decision", "case.reviewed"), ("request_rereview", "case.rereview_requested"),
-    ("rereview_decision", "case.rereviewed"),
-):
-    _cls = type(f"Case{_type.split('.')[1].title().replace('_', '')}", (CaseStep,), {})
-    STEP_TYPES[_action] = register(_type, 1)(_cls)
+class StepType(StrEnum):
+    """The event type of each lifecycle step (SPEC §3); all share the CaseStep payload."""
+
+    OBJECTED = "case.objected"
+    ACCEPTED = "case.accepted"
+    DECLINED = "case.declined"
+    TRANSFERRED_OUT = "case.transferred_out"
+    EXTENDED = "case.extended"
+    REPLIED = "case.replied"
+    CLOSED = "case.closed"
+    FEEDBACK_GIVEN = "case.feedback_given"
+    RATED = "case.rated"
+    REVIEW_REQUESTED = "case.review_requested"
+    REVIEWED = "case.reviewed"
+    REREVIEW_REQUESTED = "case.rereview_requested"
+    REREVIEWED = "case.rereviewed"
+
+
+# The step each action of the actions API records (its names are SPEC §6's).
+STEP_OF_ACTION: dict[str, StepType] = {
+    "object": StepType.OBJECTED, "accept": StepType.ACCEPTED, "decline": StepType.DECLINED,
+    "transfer_out": StepType.TRANSFERRED_OUT, "extend": StepType.EXTENDED,
+    "reply": StepType.REPLIED, "close": StepType.CLOSED, "feedback": StepType.FEEDBACK_GIVEN,
+    "rate": StepType.RATED, "request_review": StepType.REVIEW_REQUESTED,
+    "review_decision": StepType.REVIEWED, "request_rereview": StepType.REREVIEW_REQUESTED,
+    "rereview_decision": StepType.REREVIEWED,
+}
+# The payload model of each action's step, one registered class per step type.
+STEP_TYPES: dict[str, type[CaseStep]] = {
+    action: register(step.value, 1)(type(
+        f"Case{step.value.split('.')[1].title().replace('_', '')}", (CaseStep,), {}))
+    for action, step in STEP_OF_ACTION.items()
+}
 
 
 @register("case.assigned", 1)

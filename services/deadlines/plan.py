@@ -31,28 +31,25 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.events import type_of
 from shared.limits import DeadlineKind
+from shared.schemas import CaseAssigned, CaseLinked, CaseRegistered, CaseTransferDecided, StepType
 
 K = DeadlineKind
 
 # A party's option, not the bureau's duty: never warned, never overdue; they lapse.
 WINDOW_KINDS = frozenset({K.objection, K.review_request, K.rereview_request})
 
-REGISTERED = "case.registered"
-ASSIGNED = "case.assigned"
-TRANSFER_DECIDED = "case.transfer_decided"
-LINKED = "case.linked"
-OBJECTED = "case.objected"
-ACCEPTED = "case.accepted"
-DECLINED = "case.declined"
-TRANSFERRED_OUT = "case.transferred_out"
-EXTENDED = "case.extended"
-REPLIED = "case.replied"
-CLOSED = "case.closed"
-REVIEW_REQUESTED = "case.review_requested"
-REVIEWED = "case.reviewed"
-REREVIEW_REQUESTED = "case.rereview_requested"
-REREVIEWED = "case.rereviewed"
+REGISTERED = type_of(CaseRegistered)
+ASSIGNED = type_of(CaseAssigned)
+TRANSFER_DECIDED = type_of(CaseTransferDecided)
+LINKED = type_of(CaseLinked)
+OBJECTED, ACCEPTED, DECLINED, TRANSFERRED_OUT, EXTENDED, REPLIED, CLOSED = (
+    StepType.OBJECTED, StepType.ACCEPTED, StepType.DECLINED, StepType.TRANSFERRED_OUT,
+    StepType.EXTENDED, StepType.REPLIED, StepType.CLOSED)
+REVIEW_REQUESTED, REVIEWED, REREVIEW_REQUESTED, REREVIEWED = (
+    StepType.REVIEW_REQUESTED, StepType.REVIEWED, StepType.REREVIEW_REQUESTED,
+    StepType.REREVIEWED)
 
 # The events this service keeps (the others change no timer).
 RELEVANT_TYPES = frozenset({

@@ -31,6 +31,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from services.intake.validation import CLOCK_SKEW, FieldError
+from shared.schemas import STEP_OF_ACTION, StepType
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 EXTENSION_MAX_DAYS = 30  # Art. 34
@@ -78,22 +79,6 @@ class Rating(StrEnum):
     UNSATISFIED = "unsatisfied"
 
 
-class EventType(StrEnum):
-    OBJECTED = "case.objected"
-    ACCEPTED = "case.accepted"
-    DECLINED = "case.declined"
-    TRANSFERRED_OUT = "case.transferred_out"
-    EXTENDED = "case.extended"
-    REPLIED = "case.replied"
-    CLOSED = "case.closed"
-    FEEDBACK_GIVEN = "case.feedback_given"
-    RATED = "case.rated"
-    REVIEW_REQUESTED = "case.review_requested"
-    REVIEWED = "case.reviewed"
-    REREVIEW_REQUESTED = "case.rereview_requested"
-    REREVIEWED = "case.rereviewed"
-
-
 S, A = CaseStatus, Action
 
 # The lifecycle, in one place: status → {action: next status}. Absent means refused (409).
@@ -117,14 +102,8 @@ TRANSITIONS: Mapping[CaseStatus, Mapping[Action, CaseStatus]] = {
     S.FINAL: {},
 }
 
-EVENTS: Mapping[Action, EventType] = {
-    A.OBJECT: EventType.OBJECTED, A.ACCEPT: EventType.ACCEPTED, A.DECLINE: EventType.DECLINED,
-    A.TRANSFER_OUT: EventType.TRANSFERRED_OUT, A.EXTEND: EventType.EXTENDED,
-    A.REPLY: EventType.REPLIED, A.CLOSE: EventType.CLOSED, A.FEEDBACK: EventType.FEEDBACK_GIVEN,
-    A.RATE: EventType.RATED, A.REQUEST_REVIEW: EventType.REVIEW_REQUESTED,
-    A.REVIEW_DECISION: EventType.REVIEWED, A.REQUEST_REREVIEW: EventType.REREVIEW_REQUESTED,
-    A.REREVIEW_DECISION: EventType.REREVIEWED,
-}
+# Every public action records one typed step event (shared with its consumers).
+EVENTS: Mapping[Action, StepType] = {Action(a): step for a, step in STEP_OF_ACTION.items()}
 
 INTERNAL_ACTIONS = frozenset({A.ASSIGN})
 PUBLIC_ACTIONS: tuple[str, ...] = tuple(a.value for a in Action if a not in INTERNAL_ACTIONS)
@@ -176,7 +155,7 @@ class ActionCommand:
 class CaseEvent:
     """An event for ``case.events``: no free text, no personal data."""
 
-    type: EventType
+    type: StepType
     case_id: str
     at: datetime
     status: CaseStatus

@@ -29,7 +29,7 @@ from shared.clock import Clock
 from shared.events import Envelope
 from shared.limits import CountingMode, DeadlineKind, compute_due, local_date
 from shared.logging import get_logger
-from shared.schemas import CaseRegistered, CaseStep
+from shared.schemas import CaseRegistered, CaseStep, StepType
 
 log = get_logger(__name__)
 
@@ -145,11 +145,11 @@ class Router:
         data = env.data
         assert isinstance(data, CaseStep)
         accepted_on = due = extended = None
-        if env.type == "case.accepted":
+        if env.type == StepType.ACCEPTED:
             accepted_on = local_date(data.at)
             due = compute_due(DeadlineKind.handling, accepted_on, self._calendar,
                               self._mode).due_date
-        elif env.type == "case.extended" and data.days:
+        elif env.type == StepType.EXTENDED and data.days:
             row = await conn.fetchrow("SELECT accepted_on FROM petitions WHERE case_id = $1",
                                       uuid.UUID(data.case_id))
             if row is not None and row["accepted_on"] is not None:
@@ -159,7 +159,7 @@ class Router:
         await store.apply_status(conn, data.case_id, status=data.status,
                                  sequence=data.sequence, accepted_on=accepted_on,
                                  extended_days=extended, handling_due=due)
-        if env.type == "case.objected":
+        if env.type == StepType.OBJECTED:
             await self._objected(conn, env, data, rules, effects)
 
     async def _objected(self, conn: asyncpg.Connection, env: Envelope, data: CaseStep,

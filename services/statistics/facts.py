@@ -25,7 +25,14 @@ from datetime import date, datetime
 from shared.calendar import WorkingCalendar
 from shared.events import Envelope
 from shared.limits import MAX_EXTENSION_DAYS, CountingMode, DeadlineKind, compute_due, local_date
-from shared.schemas import CaseAssigned, CaseLinked, CaseRegistered, CaseStep, DeadlineOverdue
+from shared.schemas import (
+    CaseAssigned,
+    CaseLinked,
+    CaseRegistered,
+    CaseStep,
+    DeadlineOverdue,
+    StepType,
+)
 from shared.vocab import Vocabulary
 
 UNASSIGNED = "unassigned"
@@ -77,17 +84,17 @@ def _earlier(candidate: datetime, current: datetime | None) -> bool:
 
 def _step(facts: CaseFacts, event_type: str, step: CaseStep) -> CaseFacts:
     at = step.at
-    if step.unit and event_type != "case.objected" and _earlier_or_none(facts.step_unit_at, at):
+    if step.unit and event_type != StepType.OBJECTED and _earlier_or_none(facts.step_unit_at, at):
         facts = replace(facts, step_unit=step.unit, step_unit_at=at)
-    if event_type == "case.accepted" and _earlier(at, facts.accepted_at):
+    if event_type == StepType.ACCEPTED and _earlier(at, facts.accepted_at):
         return replace(facts, accepted_at=at)
-    if event_type == "case.extended" and _earlier(at, facts.extended_at):
+    if event_type == StepType.EXTENDED and _earlier(at, facts.extended_at):
         return replace(facts, extended_at=at, extension_days=step.days or 0)
-    if event_type == "case.closed" and _earlier(at, facts.closed_at):
+    if event_type == StepType.CLOSED and _earlier(at, facts.closed_at):
         return replace(facts, closed_at=at)
-    if event_type == "case.feedback_given" and _earlier(at, facts.feedback_at):
+    if event_type == StepType.FEEDBACK_GIVEN and _earlier(at, facts.feedback_at):
         return replace(facts, feedback_at=at)
-    if event_type == "case.rated" and step.rating and (
+    if event_type == StepType.RATED and step.rating and (
         _earlier(at, facts.rated_at)
         or (at == facts.rated_at and step.rating > (facts.rating or ""))
     ):

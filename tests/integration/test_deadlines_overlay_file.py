@@ -5,6 +5,7 @@ file."""
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,8 @@ import aiohttp
 
 from shared.calendar import WorkingCalendar
 from shared.limits import SHANGHAI, DeadlineKind, compute_due
+from shared.testing.instances import ServiceProcess, running
 from shared.testing.tokens import ADMIN, STAFF, bearer
-from tests.integration.test_deadlines_scaling import another_instance
 from tests.integration.test_deadlines_timers import DEADLINES_URL, CaseScript, produce, timer_when
 
 
@@ -37,7 +38,7 @@ async def test_overlay_file_applies_at_start_and_yields_to_later_api_changes(
     async with aiohttp.ClientSession() as http:
         await timer_when(http, case.case_id, "handling", provisional=True, due_date=holiday)
         try:
-            async with another_instance(stack, XF_CALENDAR_OVERLAY=str(overlay)):
+            async with _with_overlay(stack, overlay):
                 await timer_when(http, case.case_id, "handling", provisional=False,
                                  due_date=after.due_date.isoformat())
             async with http.get(url, headers=bearer(STAFF)) as r:
@@ -51,10 +52,17 @@ async def test_overlay_file_applies_at_start_and_yields_to_later_api_changes(
                 assert r.status == 200 and (await r.json())["rescheduled"] == 1
             await timer_when(http, case.case_id, "handling", due_date=holiday,
                              provisional=False)
-            async with another_instance(stack, XF_CALENDAR_OVERLAY=str(overlay)) as base:
-                async with http.get(f"{base}/v1/calendar/{year}", headers=bearer(STAFF)) as r:
+            async with _with_overlay(stack, overlay) as second:
+                async with http.get(f"{second.base}/v1/calendar/{year}",
+                                    headers=bearer(STAFF)) as r:
                     shown = await r.json()
             assert (shown["source"], shown["holidays"]) == ("api", [])
         finally:
             async with http.delete(url, headers=bearer(ADMIN)) as r:
                 assert r.status == 200
+
+
+def _with_overlay(stack: Any, overlay: Path) -> AbstractAsyncContextManager[ServiceProcess]:
+    """A second deadlines instance, started with the overlay file (it applies it at start)."""
+    return running(stack.layout, "deadlines", port=18083, name="deadlines-test-2",
+                   env={"XF_CALENDAR_OVERLAY": str(overlay)})

@@ -3,24 +3,18 @@ out exactly once, and only one instance exports the open-timer gauges."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import date
-from typing import IO, Any
+from typing import Any
 
 import aiohttp
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.limits import local_date
-from shared.stack import control
 from shared.testing.helpers import end_offsets, eventually
+from shared.testing.instances import running
 from shared.topics import DEADLINE_EVENTS
 from tests.integration.test_deadlines_timers import (
     ALERTS,
@@ -35,53 +29,16 @@ from tests.integration.test_deadlines_timers import (
 SECOND_PORT = 18083
 
 
-def _spawn(stack: Any, env_over: dict[str, str]
-           ) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
-    env = control.service_env(stack.layout, "deadlines", control.load_secrets(stack.layout))
-    env.update(XF_HTTP_PORT=str(SECOND_PORT), XF_INSTANCE_ID="deadlines-test-2", **env_over)
-    log = open(stack.layout.logs / "deadlines-test-2.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "services.deadlines"], env=env,
-                            cwd=stack.layout.root, stdout=log, stderr=subprocess.STDOUT)
-    return proc, log
-
-
-@asynccontextmanager
-async def another_instance(stack: Any, **env: str) -> AsyncIterator[str]:
-    """Another deadlines process (same database and topics) on its own port, ready; stopped
-    (by its own pid) afterwards."""
-    proc, log = _spawn(stack, env)
-    base = f"http://127.0.0.1:{SECOND_PORT}"
-    try:
-        async with aiohttp.ClientSession() as http:
-            async def ready() -> bool:
-                assert proc.poll() is None, "the second instance exited; see its log"
-                try:
-                    async with http.get(f"{base}/readyz") as r:
-                        return r.status == 200
-                except aiohttp.ClientError:
-                    return False
-
-            await eventually(ready, within=90, what="the second deadlines instance")
-        yield base
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.to_thread(proc.wait, 30)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
-
-
 @pytest.fixture
 async def second_instance(stack: Any) -> AsyncIterator[str]:
     # It sweeps more often in smaller batches than the first, so that the two instances'
     # sweeps really contend for the same due timers.
-    async with another_instance(stack, XF_SWEEP_BATCH="5",
-                                XF_SWEEP_INTERVAL_SECONDS="0.05") as base:
+    async with running(stack.layout, "deadlines", port=SECOND_PORT, name="deadlines-test-2",
+                       env={"XF_SWEEP_BATCH": "5", "XF_SWEEP_INTERVAL_SECONDS": "0.05"}
+                       ) as second:
         await eventually(lambda: _group_members(stack.bootstrap, 2), within=90,
                          what="both instances in the consumer group")
-        yield base
+        yield second.base
 
 
 async def _group_members(bootstrap: str, wanted: int) -> bool:

@@ -9,10 +9,8 @@ services consume, do not receive 5,000 synthetic cases; the database is the real
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
-import sys
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -24,9 +22,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.events import encode, envelope_for
 from shared.schemas import CaseRegistered
-from shared.settings import REPO_ROOT
-from shared.stack import control
 from shared.testing.helpers import eventually, read_topic
+from shared.testing.instances import ServiceProcess
 from shared.testing.tokens import STAFF, bearer
 from shared.topics import CASE_EVENTS, DEAD_LETTERS, ROUTING_EVENTS
 
@@ -47,42 +44,16 @@ def registered(case_id: str, petitioner_key: str | None, i: int, *,
         subject=case_id, source="tests", time=now))
 
 
-class Instance:
-    """One routing process started by the test (and only ever stopped by it, by its pid)."""
+def _instance(stack: Any, prefix: str, n: int) -> ServiceProcess:
+    """One routing process on the test's own topics (random port: runs may overlap)."""
+    return ServiceProcess(stack.layout, "routing", port=18180 + n + random.randrange(0, 800, 10),
+                          name=f"routing-scaling-{n}", env={"XF_TOPIC_PREFIX": prefix})
 
-    def __init__(self, stack: Any, prefix: str, n: int) -> None:
-        self.port = 18180 + n + random.randrange(0, 800, 10)
-        env = control.service_env(stack.layout, "routing", control.load_secrets(stack.layout))
-        env.update({"XF_HTTP_PORT": str(self.port), "XF_INSTANCE_ID": f"scaling-{n}",
-                    "XF_TOPIC_PREFIX": prefix})
-        self.env = env
-        self.log = stack.layout.logs / f"routing-scaling-{n}.log"
-        self.proc: asyncio.subprocess.Process | None = None
 
-    async def start(self) -> None:
-        log = self.log.open("ab")
-        try:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "services.routing", env=self.env, cwd=str(REPO_ROOT),
-                stdout=log, stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL)
-        finally:
-            log.close()  # the child has its own descriptor
-
-    async def consumed(self, http: aiohttp.ClientSession, topic: str) -> float:
-        """Events this instance has consumed from ``topic`` (its own /metrics)."""
-        try:
-            async with http.get(f"http://127.0.0.1:{self.port}/metrics") as r:
-                text = await r.text()
-        except aiohttp.ClientError:
-            return 0.0
-        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                   if line.startswith("xinfang_events_consumed_total{")
-                   and f'topic="{topic}"' in line)
-
-    async def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            os.kill(self.proc.pid, sig)
-            await asyncio.wait_for(self.proc.wait(), 60)
+async def _consumed(instance: ServiceProcess, http: aiohttp.ClientSession, topic: str
+                    ) -> float:
+    """Events the instance has consumed from ``topic`` (its own /metrics)."""
+    return await instance.metric(http, "xinfang_events_consumed_total", f'topic="{topic}"')
 
 
 async def _assigned(conn: asyncpg.Connection, case_ids: list[uuid.UUID]) -> int:
@@ -103,7 +74,7 @@ async def test_two_instances_one_killed_every_case_assigned_exactly_once(stack) 
     await admin.start()
     await admin.create_topics([NewTopic(topics[suffix], spec.partitions, 1)
                                for suffix, spec in specs.items()])
-    instances = [Instance(stack, prefix, n) for n in (1, 2)]
+    instances = [_instance(stack, prefix, n) for n in (1, 2)]
     conn = await asyncpg.connect(stack.dsns["routing"])
     case_ids = [uuid.uuid4() for _ in range(CASES)]
     keys = [f"test-{uuid.uuid4().hex}" for _ in range(PETITIONERS)]
@@ -128,7 +99,8 @@ async def test_two_instances_one_killed_every_case_assigned_exactly_once(stack) 
 
             async def both_consuming() -> bool:
                 nonlocal sent
-                counts = [await i.consumed(http, topics[CASE_EVENTS.suffix]) for i in instances]
+                counts = [await _consumed(i, http, topics[CASE_EVENTS.suffix])
+                          for i in instances]
                 if all(c > 0 for c in counts):
                     return True
                 await feed(sent, sent + 10, 0.0)

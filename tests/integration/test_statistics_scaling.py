@@ -4,11 +4,7 @@ exactly one leads (folds and exports the gauges), and the figures still equal th
 
 from __future__ import annotations
 
-import asyncio
-import os
 import random
-import signal
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,8 +12,7 @@ from typing import Any
 import aiohttp
 
 from services.statistics.params import end_of_day
-from shared.stack import control
-from shared.testing.helpers import eventually
+from shared.testing.instances import running
 from shared.vocab import default_vocabulary
 from tests.integration.test_statistics_api import UNITS, Api, apply, local
 from tests.integration.test_statistics_support import (
@@ -45,52 +40,31 @@ async def _leader_flags(http: aiohttp.ClientSession, urls: list[str]) -> list[fl
 
 
 async def test_two_instances_agree_with_the_truth_and_one_leads(stack) -> None:
-    env = control.service_env(stack.layout, "statistics", control.load_secrets(stack.layout))
-    env.update({"XF_HTTP_PORT": str(PORT), "XF_INSTANCE_ID": "statistics-test-2"})
-    log = stack.layout.logs / "statistics-test-2.log"
-    with open(log, "ab") as out:  # noqa: ASYNC230 (opened once, before the process starts)
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.statistics", env=env, cwd=str(ROOT),
-            stdout=out, stderr=out, start_new_session=True)
-    urls = [stack.url("statistics", "").rstrip("/"), f"http://127.0.0.1:{PORT}"]
-    try:
-        async with aiohttp.ClientSession() as http:
-            async def ready() -> bool:
-                try:
-                    async with http.get(f"{urls[1]}/readyz") as resp:
-                        return resp.status == 200
-                except aiohttp.ClientError:
-                    return False
-
-            await eventually(ready, within=60, what="the second instance to be ready")
-            rng = random.Random()
-            y = await fresh_block(http, stack, rng, years=3)
-            cases = [Case.random(rng, local(y, 1, 1) + timedelta(hours=rng.randrange(17520)),
-                                 VOCAB, UNITS) for _ in range(1500)]
-            merge_alerts(cases, await apply(stack, cases, settle=True))
-            flags = await _leader_flags(http, urls)
-            assert sorted(flags) == [0.0, 1.0], flags
-            period = {"from": f"{y:04d}-01-01", "to": f"{y + 1:04d}-12-31"}
-            start, end = date(y, 1, 1), date(y + 1, 12, 31)
-            mid = local(y + 1, 2, 2)
-            instants = [(f"{y + 2:04d}-12-31", end_of_day(date(y + 2, 12, 31))),
-                        (mid.isoformat(), mid)]
-            for url in urls:
-                api = Api(http, _At(url))
-                for param, cut in instants:
-                    got = await api.ok("/v1/stats/summary", **period, as_of=param)
-                    assert got == expected_summary(truth(cases, start, end, cut)), url
-                    for by in ("unit", "jurisdiction", "month"):
-                        got = await api.ok("/v1/stats/breakdown", by=by, **period, as_of=param)
-                        want = expected_breakdown(truth(cases, start, end, cut, group=by), by,
-                                                  VOCAB)
-                        assert got == want, (url, by)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), 30)
-        except TimeoutError:
-            os.killpg(proc.pid, signal.SIGKILL)
+    async with (running(stack.layout, "statistics", port=PORT, name="statistics-test-2")
+                as second, aiohttp.ClientSession() as http):
+        urls = [stack.url("statistics", "").rstrip("/"), second.base]
+        rng = random.Random()
+        y = await fresh_block(http, stack, rng, years=3)
+        cases = [Case.random(rng, local(y, 1, 1) + timedelta(hours=rng.randrange(17520)),
+                             VOCAB, UNITS) for _ in range(1500)]
+        merge_alerts(cases, await apply(stack, cases, settle=True))
+        flags = await _leader_flags(http, urls)
+        assert sorted(flags) == [0.0, 1.0], flags
+        period = {"from": f"{y:04d}-01-01", "to": f"{y + 1:04d}-12-31"}
+        start, end = date(y, 1, 1), date(y + 1, 12, 31)
+        mid = local(y + 1, 2, 2)
+        instants = [(f"{y + 2:04d}-12-31", end_of_day(date(y + 2, 12, 31))),
+                    (mid.isoformat(), mid)]
+        for url in urls:
+            api = Api(http, _At(url))
+            for param, cut in instants:
+                got = await api.ok("/v1/stats/summary", **period, as_of=param)
+                assert got == expected_summary(truth(cases, start, end, cut)), url
+                for by in ("unit", "jurisdiction", "month"):
+                    got = await api.ok("/v1/stats/breakdown", by=by, **period, as_of=param)
+                    want = expected_breakdown(truth(cases, start, end, cut, group=by), by,
+                                              VOCAB)
+                    assert got == want, (url, by)
 
 
 class _At:

@@ -17,12 +17,12 @@ from services.intake.lifecycle import (
     ActionInvalid,
     CaseState,
     CaseStatus,
-    EventType,
     IllegalTransition,
     Rating,
     allowed_actions,
     decide,
 )
+from shared.schemas import StepType
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=CST)
@@ -276,7 +276,7 @@ def test_state_records_what_later_rules_need() -> None:
 def test_events_carry_no_free_text() -> None:
     decision = decide(state("accepted"), command("extend"), now=NOW)
     assert decision.event is not None
-    assert decision.event.type is EventType.EXTENDED
+    assert decision.event.type is StepType.EXTENDED
     assert decision.event.payload() == {
         "case_id": "c-1", "at": "2024-06-01T12:00:00+08:00", "status": "extended",
         "previous_status": "accepted", "days": 15,
