@@ -29,7 +29,7 @@ def up(services: bool = typer.Option(True, help="Also start the four services.")
 
 @stack.command()
 def down() -> None:
-    """Stop the services, then Kafka, then PostgreSQL. Data stays under var/."""
+    """Stop Prometheus and the services, then Kafka, then PostgreSQL. Data stays under var/."""
     control.down(Layout(), say=typer.echo)
 
 
@@ -54,7 +54,7 @@ def status() -> None:
 
 
 @stack.command()
-def logs(name: str = typer.Argument(..., help=f"kafka, postgres or one of {SERVICES}"),
+def logs(name: str = typer.Argument(..., help=f"kafka, postgres, prometheus or one of {SERVICES}"),
          follow: bool = typer.Option(False, "--follow", "-f"),
          lines: int = typer.Option(50, "--lines", "-n")) -> None:
     """Show a component's log."""

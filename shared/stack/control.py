@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Callable
 
 from shared import migrations
-from shared.stack import kafka, postgres
+from shared.stack import kafka, postgres, prometheus
 from shared.stack.layout import SERVICE_PORTS, SERVICES, Layout
 from shared.stack.processes import read_pid, spawn, terminate
 
@@ -94,7 +94,10 @@ def up(layout: Layout, *, services: bool = True, say: Say = print) -> None:
     if services:
         for service in SERVICES:
             start_service(layout, service, secrets_, say)
+        if prometheus.start(layout, prometheus.ensure_installed(say)):
+            say(f"started Prometheus on {layout.prometheus_addr}")
         wait_services_ready(layout)
+        prometheus.wait_ready(layout)
     say(f"stack up in {time.monotonic() - started:.1f}s")
 
 
@@ -133,6 +136,8 @@ def wait_services_ready(layout: Layout, timeout: float = 120.0) -> None:
 
 
 def down(layout: Layout, say: Say = print) -> None:
+    if prometheus.stop(layout):
+        say("stopped Prometheus")
     for service in reversed(SERVICES):
         if terminate(layout.pid_file(service)):
             say(f"stopped {service}")
@@ -156,4 +161,7 @@ def status(layout: Layout) -> dict[str, str]:
         else:
             ready = "ready" if service_ready(SERVICE_PORTS[service]) else "not ready"
             rows[service] = f"running (pid {pid}) on :{SERVICE_PORTS[service]}, {ready}"
+    pid = read_pid(layout.pid_file("prometheus"))
+    rows["prometheus"] = (f"running (pid {pid}) on {layout.prometheus_addr}" if pid
+                          else "stopped")
     return rows

@@ -20,6 +20,7 @@ class Layout:
     kafka_port: int = int(os.environ.get("XF_STACK_KAFKA_PORT", "9092"))
     controller_port: int = int(os.environ.get("XF_STACK_CONTROLLER_PORT", "9093"))
     pg_port: int = int(os.environ.get("XF_STACK_PG_PORT", "5433"))
+    prometheus_port: int = int(os.environ.get("XF_STACK_PROMETHEUS_PORT", "9090"))
 
     @property
     def cache(self) -> Path:
@@ -76,6 +77,10 @@ class Layout:
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def prometheus_addr(self) -> str:
+        return f"127.0.0.1:{self.prometheus_port}"
 
     def pid_file(self, name: str) -> Path:
         return self.run / f"{name}.pid"

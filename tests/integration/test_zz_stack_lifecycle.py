@@ -26,7 +26,7 @@ def _port_open(port: int) -> bool:
 
 def test_up_twice_is_harmless_and_down_leaves_nothing(stack) -> None:
     layout: Layout = stack.layout
-    names = ("kafka", *SERVICES)
+    names = ("kafka", *SERVICES, "prometheus")
     before = {n: read_pid(layout.pid_file(n)) for n in names}
     assert all(before.values()), before
 
@@ -40,7 +40,8 @@ def test_up_twice_is_harmless_and_down_leaves_nothing(stack) -> None:
     assert down.returncode == 0, down.stderr
     for name, pid in before.items():
         assert pid is not None and not is_alive(pid), f"{name} (pid {pid}) still running"
-    for port in (layout.kafka_port, layout.pg_port, *SERVICE_PORTS.values()):
+    for port in (layout.kafka_port, layout.pg_port, layout.prometheus_port,
+                 *SERVICE_PORTS.values()):
         assert not _port_open(port), f"port {port} still open after down"
     status = _xf("stack", "status").stdout
     assert "running" not in status, status
