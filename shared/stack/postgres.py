@@ -13,6 +13,7 @@ import asyncpg
 
 from shared.stack.kafka import StackError
 from shared.stack.layout import SERVICES, Layout
+from shared.stack.processes import apt_install
 
 SUPERUSER = "postgres"
 
@@ -30,12 +31,10 @@ def ensure_installed(say=print) -> Path:  # type: ignore[no-untyped-def]
     found = bin_dir()
     if found is not None:
         return found
-    if os.geteuid() != 0:
-        raise StackError("PostgreSQL is missing: sudo apt-get install -y postgresql")
-    say("installing PostgreSQL from Debian's packages ...")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=True, env=env)
+    try:
+        apt_install("postgresql", say)
+    except PermissionError as exc:
+        raise StackError(str(exc)) from None
     found = bin_dir()
     if found is None:
         raise StackError("PostgreSQL installed but pg_ctl not found")

@@ -6,7 +6,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 
@@ -70,3 +70,14 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         pass
+
+
+def apt_install(package: str, say: Callable[[str], None]) -> None:
+    """Install a Debian package the stack needs (as root; otherwise say how and stop)."""
+    if os.geteuid() != 0:
+        raise PermissionError(f"{package} is missing: sudo apt-get install -y {package}")
+    say(f"installing {package} from Debian's packages ...")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", package],
+                   check=True, env=env)

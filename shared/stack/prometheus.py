@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -19,7 +18,7 @@ import yaml
 
 from shared.stack.kafka import StackError
 from shared.stack.layout import SERVICE_PORTS, Layout
-from shared.stack.processes import read_pid, spawn, terminate
+from shared.stack.processes import apt_install, read_pid, spawn, terminate
 
 DEPLOY = Path("deploy") / "prometheus"
 SCRAPE_INTERVAL = "2s"
@@ -29,13 +28,10 @@ def ensure_installed(say: Any = print) -> str:
     found = shutil.which("prometheus")
     if found:
         return found
-    if os.geteuid() != 0:
-        raise StackError("Prometheus is missing: sudo apt-get install -y prometheus")
-    say("installing Prometheus from Debian's packages ...")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "prometheus"],
-                   check=True, env=env)
+    try:
+        apt_install("prometheus", say)
+    except PermissionError as exc:
+        raise StackError(str(exc)) from None
     found = shutil.which("prometheus")
     if not found:
         raise StackError("Prometheus installed but not found on PATH")
