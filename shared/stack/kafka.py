@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import logging
 import os
 import shutil
 import subprocess
@@ -111,17 +112,25 @@ async def wait_ready(bootstrap: str, within: float = 90.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     last: Exception | None = None
-    while loop.time() < deadline:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
-        try:
-            await admin.start()
-            await admin.describe_cluster()
-            return
-        except (KafkaError, OSError) as exc:
-            last = exc
-        finally:
-            await admin.close()
-        await asyncio.sleep(0.5)
+    # aiokafka logs "Unable connect" at ERROR on every try while the broker starts: expected
+    # here, so kept out of the terminal; the last error is reported if it never answers.
+    client_log = logging.getLogger("aiokafka")
+    level = client_log.level
+    client_log.setLevel(logging.CRITICAL)
+    try:
+        while loop.time() < deadline:
+            admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+            try:
+                await admin.start()
+                await admin.describe_cluster()
+                return
+            except (KafkaError, OSError) as exc:
+                last = exc
+            finally:
+                await admin.close()
+            await asyncio.sleep(0.5)
+    finally:
+        client_log.setLevel(level)
     raise StackError(f"Kafka at {bootstrap} did not answer within {within}s: {last}")
 
 
