@@ -39,7 +39,10 @@ async def lead(infra: Infrastructure, settings: StatisticsSettings, vocab: Vocab
                 while True:
                     folded = await fold_once(conn, settings.fold_chunk_rows)
                     metrics.FOLDED.inc(folded)
-                    if folded or loop.time() - refreshed >= settings.gauge_refresh_seconds:
+                    # Refresh once the journal is drained (and at least every few seconds
+                    # while catching up), not after every chunk of a backlog.
+                    caught_up = 0 < folded < settings.fold_chunk_rows
+                    if caught_up or loop.time() - refreshed >= settings.gauge_refresh_seconds:
                         await metrics.refresh(conn, clock.now(), vocab)
                         refreshed = loop.time()
                     if folded < settings.fold_chunk_rows:

@@ -90,6 +90,15 @@ async def walk(stack: Any, case_id: str, steps: list[tuple[str, str]]) -> None:
     await produce(stack, values)
 
 
+async def accepted_case(http: aiohttp.ClientSession, stack: Any, who: dict[str, Any]) -> str:
+    """A case of ``who``'s, routed, then accepted by its unit (as routing has seen)."""
+    case_id = await submit(http, stack, who)
+    await routed(http, stack, case_id)
+    await walk(stack, case_id, [("accept", "accepted")])
+    await routed(http, stack, case_id, until=lambda r: r["status"] == "accepted")
+    return case_id
+
+
 async def routing_events(stack: Any, since: dict[int, int], case_ids: set[str],
                          expect: int) -> list[Envelope]:
     def enough(msgs: list[tuple[Any, Envelope | None]]) -> bool:
@@ -126,10 +135,7 @@ async def test_duplicate_through_another_channel_is_linked_not_assigned(stack) -
 async def test_repeat_while_the_first_is_accepted_and_within_its_limit(stack) -> None:
     who = petitioner()
     async with aiohttp.ClientSession() as http:
-        first = await submit(http, stack, who)
-        await routed(http, stack, first)
-        await walk(stack, first, [("accept", "accepted")])
-        await routed(http, stack, first, until=lambda r: r["status"] == "accepted")
+        first = await accepted_case(http, stack, who)
         # "why is there still no answer?": another text, the same channel, category, place
         again = await submit(http, stack, who, content="上次反映的收费问题为什么还没有答复？")
         record = await routed(http, stack, again)
@@ -202,10 +208,7 @@ async def test_third_petition_in_twelve_months_is_a_key_case(stack) -> None:
 async def test_third_petition_linked_as_repeat_makes_the_open_original_key(stack) -> None:
     who = petitioner()
     async with aiohttp.ClientSession() as http:
-        first = await submit(http, stack, who)
-        await routed(http, stack, first)
-        await walk(stack, first, [("accept", "accepted")])
-        await routed(http, stack, first, until=lambda r: r["status"] == "accepted")
+        first = await accepted_case(http, stack, who)
         for text in ("为什么还没有答复？", "还是没有答复，请尽快处理。"):
             repeat = await submit(http, stack, who, content=text)
             assert (await routed(http, stack, repeat))["link"]["kind"] == "repeat"
