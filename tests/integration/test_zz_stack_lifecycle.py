@@ -48,4 +48,6 @@ def test_up_twice_is_harmless_and_down_leaves_nothing(stack) -> None:
 
     restored = _xf("stack", "up")
     assert restored.returncode == 0, restored.stderr
+    # Waiting for the restarted broker is quiet: no client connection errors on the terminal.
+    assert "Unable connect" not in restored.stdout + restored.stderr, restored.stderr
     assert all(read_pid(layout.pid_file(n)) for n in names)
