@@ -30,17 +30,17 @@ from services.deadlines.handlers import events_handler
 from services.deadlines.reconcile import Policy
 from services.deadlines.schema import DDL
 from services.deadlines.sweep import _CLAIM, Sweep
-from shared.clock import SystemClock
-from shared.consumer import Delivered
-from shared.events import EventData, envelope_for
-from shared.inbox import INBOX_DDL
-from shared.limits import CountingMode
-from shared.migrations import statements
-from shared.outbox import OUTBOX_DDL
-from shared.schemas import STEP_TYPES, CaseAssigned, CaseRegistered
-from shared.stack import control
-from shared.stack.layout import Layout
-from shared.vocab import default_vocabulary
+from shared.domain.limits import CountingMode
+from shared.domain.schemas import STEP_TYPES, CaseAssigned, CaseRegistered
+from shared.domain.vocab import default_vocabulary
+from shared.platform.clock import SystemClock
+from shared.platform.consumer import Delivered
+from shared.platform.events import EventData, envelope_for
+from shared.platform.inbox import INBOX_DDL
+from shared.platform.migrations import statements
+from shared.platform.outbox import OUTBOX_DDL
+from shared.tools.stack import control
+from shared.tools.stack.layout import Layout
 
 TIMERS = 1_000_000
 BURST = 100_000

@@ -18,7 +18,7 @@ import uuid
 
 import aiohttp
 
-from shared.testing.tokens import bearer, channel_token
+from shared.tools.testing.tokens import bearer, channel_token
 
 URL = "http://127.0.0.1:8081"
 TOKEN = channel_token("online")

@@ -28,17 +28,17 @@ from services.routing.handlers import case_events_handler
 from services.routing.main import BATCH_SIZE as BATCH  # what the service takes at once
 from services.routing.router import Router
 from services.routing.ruleset_store import RuleStore
-from shared.calendar import WorkingCalendar
-from shared.clock import SystemClock
-from shared.consumer import Delivered
-from shared.events import decode, encode, envelope_for
-from shared.schemas import CaseRegistered
-from shared.settings import REPO_ROOT
-from shared.similarity import sketch
-from shared.stack import control
-from shared.stack.layout import Layout
-from shared.topics import CASE_EVENTS, DEAD_LETTERS, ROUTING_EVENTS
-from shared.vocab import default_vocabulary
+from shared.domain.calendar import WorkingCalendar
+from shared.domain.schemas import CaseRegistered
+from shared.domain.similarity import sketch
+from shared.domain.vocab import default_vocabulary
+from shared.platform.clock import SystemClock
+from shared.platform.consumer import Delivered
+from shared.platform.events import decode, encode, envelope_for
+from shared.platform.settings import REPO_ROOT
+from shared.platform.topics import CASE_EVENTS, DEAD_LETTERS, ROUTING_EVENTS
+from shared.tools.stack import control
+from shared.tools.stack.layout import Layout
 
 EVENTS = int(os.environ.get("XF_BENCH_EVENTS", "100000"))
 SCHOOLS = ("城南实验小学", "永和镇中学", "澄江中学", "白塘小学", "河东小学", "三湖中学", "雩田中学")
@@ -125,7 +125,7 @@ async def run_service(layout: Layout, prefix: str, admin: AIOKafkaAdminClient) -
     finally:
         log.close()  # the child has its own descriptor
     try:
-        # faust's group id is the app id: "<prefix>-<service>" (shared.runtime)
+        # faust's group id is the app id: "<prefix>-<service>" (shared.platform.runtime)
         return await until_done(admin, f"{prefix}-routing", asyncio.ensure_future(proc.wait()))
     finally:
         if proc.returncode is None:

@@ -34,18 +34,18 @@ from services.statistics.main import projector_for
 from services.statistics.reader import Reader, load_unit_names
 from services.statistics.rebuild import create_projection, drop_schema, rebuild
 from services.statistics.schema import COUNT_COLUMNS, fresh_projection_ddl
-from shared.auth import load_tokens
-from shared.clock import SystemClock
-from shared.consumer import Delivered
-from shared.events import Envelope, encode, envelope_for
-from shared.migrations import statements
-from shared.schemas import STEP_TYPES, CaseAssigned, CaseRegistered, DeadlineOverdue
-from shared.stack import control
-from shared.stack.layout import Layout
-from shared.testing.helpers import eventually
-from shared.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
-from shared.vocab import default_vocabulary
-from shared.web import create_web_app
+from shared.domain.schemas import STEP_TYPES, CaseAssigned, CaseRegistered, DeadlineOverdue
+from shared.domain.vocab import default_vocabulary
+from shared.platform.auth import load_tokens
+from shared.platform.clock import SystemClock
+from shared.platform.consumer import Delivered
+from shared.platform.events import Envelope, encode, envelope_for
+from shared.platform.migrations import statements
+from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
+from shared.platform.web import create_web_app
+from shared.tools.stack import control
+from shared.tools.stack.layout import Layout
+from shared.tools.testing.helpers import eventually
 
 VOCAB = default_vocabulary()
 SETTINGS = StatisticsSettings()

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from shared.stack import control
-from shared.stack.layout import SERVICE_PORTS, Layout
+from shared.tools.stack import control
+from shared.tools.stack.layout import Layout
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class Stack:
         return self.layout.bootstrap
 
     def url(self, service: str, path: str) -> str:
-        return f"http://127.0.0.1:{SERVICE_PORTS[service]}{path}"
+        return f"http://127.0.0.1:{self.layout.service_port(service)}{path}"
 
 
 @pytest.fixture(scope="session")

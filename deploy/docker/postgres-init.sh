@@ -3,7 +3,7 @@
 # one login role and one database per service; a role may connect to its own database only.
 #
 # Passwords come from XF_PG_PASSWORD_<SERVICE> (docker-compose.yml passes them in; their
-# defaults there are for DEVELOPMENT ONLY). Mirrors shared/stack/postgres.py's provision().
+# defaults there are for DEVELOPMENT ONLY). Mirrors shared/tools/stack/postgres.py's provision().
 set -euo pipefail
 
 for service in intake routing deadlines statistics; do

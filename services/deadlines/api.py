@@ -20,12 +20,12 @@ from aiohttp import web
 
 from services.deadlines import calendars, metrics, store
 from services.deadlines.reconcile import Policy, Timer
-from shared.auth import Principal
-from shared.calendar import WorkingCalendar
-from shared.clock import Clock, iso
-from shared.limits import LIMITS, DeadlineKind, local_date
-from shared.vocab import Vocabulary
-from shared.web import error, field_errors, json_response, principal, read_json
+from shared.domain.calendar import WorkingCalendar
+from shared.domain.limits import LIMITS, DeadlineKind, local_date
+from shared.domain.vocab import Vocabulary
+from shared.platform.auth import Principal
+from shared.platform.clock import Clock, iso
+from shared.platform.web import error, field_errors, json_response, principal, read_json
 
 _KIND_ORDER = {k: i for i, k in enumerate(DeadlineKind)}
 MAX_LIMIT = 10_000

@@ -20,10 +20,10 @@ import orjson
 
 from services.deadlines import outputs, store
 from services.deadlines.reconcile import DueChange, Policy, recount
-from shared import outbox
-from shared.calendar import OverlayError, WorkingCalendar, YearDays
-from shared.clock import Clock
-from shared.logging import get_logger
+from shared.domain.calendar import OverlayError, WorkingCalendar, YearDays
+from shared.platform import outbox
+from shared.platform.clock import Clock
+from shared.platform.logging import get_logger
 
 log = get_logger(__name__)
 

@@ -18,8 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shared.calendar import OverlayError, load_overlay
-from shared.cli.http import ApiError, call
+from shared.domain.calendar import OverlayError, load_overlay
+from shared.tools.cli.http import ApiError, call
 
 app = typer.Typer(help="Deadlines of cases, overdue timers and the working-day calendar.",
                   no_args_is_help=True)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from shared.clock import Clock, ShiftedClock, SystemClock
-from shared.limits import CountingMode
-from shared.settings import ServiceSettings
+from shared.domain.limits import CountingMode
+from shared.platform.clock import Clock, ShiftedClock, SystemClock
+from shared.platform.settings import ServiceSettings
 
 
 class DeadlinesSettings(ServiceSettings):
@@ -23,7 +23,7 @@ class DeadlinesSettings(ServiceSettings):
     counting_mode: CountingMode = CountingMode.calendar_roll_forward
     # Warnings go out this many days before a due date (00:00 Asia/Shanghai), most distant first.
     warning_days: tuple[int, ...] = (7, 3)
-    # Operators' calendar for years the library does not know (YAML, shared.calendar format).
+    # Operators' calendar for years the library does not know (YAML, shared.domain.calendar format).
     # Read at start; a year whose entry changed in the file since it was last applied is
     # applied again (recomputing open timers), otherwise the database's overlay stands.
     calendar_overlay: Path | None = None

@@ -25,19 +25,19 @@ from services.deadlines.plan import (
     plan,
 )
 from services.deadlines.reconcile import Policy, reconcile
-from shared import outbox
-from shared.clock import Clock
-from shared.consumer import BatchHandler, Delivered
-from shared.events import Envelope
-from shared.inbox import claim
-from shared.schemas import (
+from shared.domain.schemas import (
     CaseAssigned,
     CaseLinked,
     CaseRegistered,
     CaseStep,
     CaseTransferDecided,
 )
-from shared.vocab import Vocabulary
+from shared.domain.vocab import Vocabulary
+from shared.platform import outbox
+from shared.platform.clock import Clock
+from shared.platform.consumer import BatchHandler, Delivered
+from shared.platform.events import Envelope
+from shared.platform.inbox import claim
 
 
 def fact_of(envelope: Envelope) -> Fact | None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from shared.limits import overdue_after, start_of_local_day
+from shared.domain.limits import overdue_after, start_of_local_day
 
 OVERDUE = -1
 

@@ -15,13 +15,13 @@ from services.deadlines.handlers import events_handler
 from services.deadlines.metrics import run_gauges
 from services.deadlines.reconcile import Policy
 from services.deadlines.sweep import Sweep
-from shared import outbox
-from shared.calendar import load_overlay
-from shared.consumer import BatchHandler
-from shared.runtime import Infrastructure
-from shared.service import ServiceSpec, main
-from shared.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
-from shared.vocab import default_vocabulary
+from shared.domain.calendar import load_overlay
+from shared.domain.vocab import default_vocabulary
+from shared.platform import outbox
+from shared.platform.consumer import BatchHandler
+from shared.platform.runtime import Infrastructure
+from shared.platform.service import ServiceSpec, main
+from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
 
 
 def policy_of(settings: DeadlinesSettings) -> Policy:

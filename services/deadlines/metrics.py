@@ -22,9 +22,9 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from shared.clock import Clock
-from shared.limits import local_date
-from shared.logging import get_logger
+from shared.domain.limits import local_date
+from shared.platform.clock import Clock
+from shared.platform.logging import get_logger
 
 log = get_logger(__name__)
 

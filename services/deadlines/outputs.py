@@ -12,9 +12,9 @@ from datetime import date, datetime
 
 from services.deadlines.ladder import OVERDUE, Rung
 from services.deadlines.reconcile import DueChange
-from shared.events import Envelope, envelope_for
-from shared.limits import local_date
-from shared.schemas import DeadlineOverdue, DeadlineRescheduled, DeadlineWarning
+from shared.domain.limits import local_date
+from shared.domain.schemas import DeadlineOverdue, DeadlineRescheduled, DeadlineWarning
+from shared.platform.events import Envelope, envelope_for
 
 SOURCE = "xinfang/deadlines"
 _NAMESPACE = uuid.UUID("6f1c2d1e-8f57-4b8e-9d55-2f0c6a8e7d31")

@@ -31,9 +31,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.events import type_of
-from shared.limits import DeadlineKind
-from shared.schemas import CaseAssigned, CaseLinked, CaseRegistered, CaseTransferDecided, StepType
+from shared.domain.event_types import type_of
+from shared.domain.limits import DeadlineKind
+from shared.domain.schemas import (
+    CaseAssigned,
+    CaseLinked,
+    CaseRegistered,
+    CaseTransferDecided,
+    StepType,
+)
 
 K = DeadlineKind
 

@@ -14,8 +14,15 @@ from datetime import date, datetime, timedelta
 
 from services.deadlines import ladder
 from services.deadlines.plan import End, TimerPlan
-from shared.calendar import WorkingCalendar
-from shared.limits import CountingMode, DeadlineKind, Due, compute_due, local_date, overdue_after
+from shared.domain.calendar import WorkingCalendar
+from shared.domain.limits import (
+    CountingMode,
+    DeadlineKind,
+    Due,
+    compute_due,
+    local_date,
+    overdue_after,
+)
 
 OPEN = frozenset({"pending", "warned", "overdue"})
 

@@ -15,7 +15,7 @@ import asyncpg
 
 from services.deadlines.plan import Fact
 from services.deadlines.reconcile import DueChange, Timer
-from shared.limits import CountingMode, DeadlineKind
+from shared.domain.limits import CountingMode, DeadlineKind
 
 # Advisory lock class of "one case at a time": two instances may hold the same case's
 # case.events and routing.events partitions, and must not reconcile it at once.

@@ -21,9 +21,9 @@ import asyncpg
 
 from services.deadlines import ladder, metrics, outputs
 from services.deadlines.reconcile import Policy
-from shared import outbox
-from shared.clock import Clock
-from shared.logging import get_logger
+from shared.platform import outbox
+from shared.platform.clock import Clock
+from shared.platform.logging import get_logger
 
 log = get_logger(__name__)
 

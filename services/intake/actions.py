@@ -20,11 +20,11 @@ from services.intake.lifecycle import (
 )
 from services.intake.metrics import ACTIONS
 from services.intake.validation import FieldError, parse_rfc3339
-from shared.calendar import WorkingCalendar
-from shared.clock import Clock, iso
-from shared.limits import CountingMode
-from shared.logging import get_logger
-from shared.web import error, field_errors, json_response, principal, read_json
+from shared.domain.calendar import WorkingCalendar
+from shared.domain.limits import CountingMode
+from shared.platform.clock import Clock, iso
+from shared.platform.logging import get_logger
+from shared.platform.web import error, field_errors, json_response, principal, read_json
 
 log = get_logger(__name__)
 _FIELDS = {"action", "at", "reason", "days", "rating", "transfer_to"}

@@ -13,10 +13,10 @@ from services.intake.metrics import CASES_RECEIVED, PERSONAL_DATA_READS
 from services.intake.registrar import Registrar
 from services.intake.registration import ENC_COLUMN, PERSONAL_FIELDS, Keys
 from services.intake.validation import SubmissionInvalid, validate_submission
-from shared.clock import Clock, iso
-from shared.logging import get_logger
-from shared.vocab import Vocabulary
-from shared.web import error, field_errors, json_response, principal, read_json
+from shared.domain.vocab import Vocabulary
+from shared.platform.clock import Clock, iso
+from shared.platform.logging import get_logger
+from shared.platform.web import error, field_errors, json_response, principal, read_json
 
 log = get_logger(__name__)
 NOT_FOUND = "no case with this tracking number and query code"

@@ -15,11 +15,11 @@ from services.intake.lifecycle import (
     IllegalTransition,
     decide,
 )
-from shared.calendar import WorkingCalendar
-from shared.clock import Clock
-from shared.limits import CountingMode, DeadlineKind, compute_due, local_date
-from shared.logging import get_logger
-from shared.schemas import CaseAssigned, CaseLinked, CaseTransferDecided
+from shared.domain.calendar import WorkingCalendar
+from shared.domain.limits import CountingMode, DeadlineKind, compute_due, local_date
+from shared.domain.schemas import CaseAssigned, CaseLinked, CaseTransferDecided
+from shared.platform.clock import Clock
+from shared.platform.logging import get_logger
 
 log = get_logger(__name__)
 ROUTING_ACTOR = "routing"

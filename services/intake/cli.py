@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shared.cli.http import ApiError, call
+from shared.tools.cli.http import ApiError, call
 
 app = typer.Typer(help="Register, show and act on cases through the intake API.",
                   no_args_is_help=True)

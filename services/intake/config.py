@@ -6,8 +6,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from shared.limits import CountingMode
-from shared.settings import REPO_ROOT, ServiceSettings
+from shared.domain.limits import CountingMode
+from shared.platform.settings import REPO_ROOT, ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):

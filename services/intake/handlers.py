@@ -8,9 +8,9 @@ from collections.abc import Sequence
 import asyncpg
 
 from services.intake.assignments import RoutingDecisions
-from shared.consumer import BatchHandler, Delivered
-from shared.inbox import claim
-from shared.schemas import CaseAssigned, CaseLinked, CaseTransferDecided
+from shared.domain.schemas import CaseAssigned, CaseLinked, CaseTransferDecided
+from shared.platform.consumer import BatchHandler, Delivered
+from shared.platform.inbox import claim
 
 
 def routing_handler(pool: asyncpg.Pool, decisions: RoutingDecisions) -> BatchHandler:

@@ -30,11 +30,11 @@ from services.intake.validation import (
     validate_row,
     validate_submission,
 )
-from shared.auth import Principal
-from shared.clock import Clock
-from shared.logging import get_logger
-from shared.vocab import Vocabulary
-from shared.web import error, json_response, principal
+from shared.domain.vocab import Vocabulary
+from shared.platform.auth import Principal
+from shared.platform.clock import Clock
+from shared.platform.logging import get_logger
+from shared.platform.web import error, json_response, principal
 
 log = get_logger(__name__)
 BATCH = 500

@@ -31,7 +31,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from services.intake.validation import CLOCK_SKEW, FieldError
-from shared.schemas import STEP_OF_ACTION, StepType
+from shared.domain.schemas import STEP_OF_ACTION, StepType
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 EXTENSION_MAX_DAYS = 30  # Art. 34

@@ -16,14 +16,14 @@ from services.intake.imports import ImportApi
 from services.intake.open311 import Open311Api
 from services.intake.registrar import Registrar
 from services.intake.registration import Keys
-from shared import outbox
-from shared.calendar import WorkingCalendar, load_overlay
-from shared.clock import Clock
-from shared.runtime import Infrastructure
-from shared.service import ServiceSpec, main
-from shared.settings import decode_key
-from shared.topics import ROUTING_EVENTS
-from shared.vocab import default_vocabulary
+from shared.domain.calendar import WorkingCalendar, load_overlay
+from shared.domain.vocab import default_vocabulary
+from shared.platform import outbox
+from shared.platform.clock import Clock
+from shared.platform.runtime import Infrastructure
+from shared.platform.service import ServiceSpec, main
+from shared.platform.settings import decode_key
+from shared.platform.topics import ROUTING_EVENTS
 
 
 def keys_from(settings: IntakeSettings) -> Keys:

@@ -16,10 +16,10 @@ from aiohttp import web
 from services.intake.metrics import CASES_RECEIVED
 from services.intake.registrar import Registrar
 from services.intake.validation import SubmissionInvalid, validate_submission
-from shared.auth import Principal
-from shared.clock import Clock, iso
-from shared.vocab import Vocabulary
-from shared.web import TOKENS_KEY, json_response
+from shared.domain.vocab import Vocabulary
+from shared.platform.auth import Principal
+from shared.platform.clock import Clock, iso
+from shared.platform.web import TOKENS_KEY, json_response
 
 PREFIX = "/open311/v2"
 # Our field → the Open311 parameter a client sent, for error messages in its own terms.

@@ -6,8 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from shared.vocab import Vocabulary
-from shared.web import json_response
+from shared.domain.vocab import Vocabulary
+from shared.platform.web import json_response
 
 _ERRORS = {
     "type": "object",

@@ -19,7 +19,7 @@ from services.intake.registration import (
     tracking_year,
 )
 from services.intake.validation import NewCase
-from shared.clock import Clock, iso
+from shared.platform.clock import Clock, iso
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from typing import Any
 from services.intake.crypto import PiiCipher, petitioner_key
 from services.intake.crypto import associated_data as associated
 from services.intake.validation import NewCase
-from shared.clock import SHANGHAI, iso
-from shared.events import Envelope, envelope_for
-from shared.schemas import CaseRegistered
-from shared.similarity import sketch
+from shared.domain.schemas import CaseRegistered
+from shared.domain.similarity import sketch
+from shared.platform.clock import SHANGHAI, iso
+from shared.platform.events import Envelope, envelope_for
 
 SOURCE = "xinfang/intake"
 PERSONAL_FIELDS = ("name", "id_number", "phone", "address")

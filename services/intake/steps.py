@@ -12,12 +12,12 @@ import orjson
 
 from services.intake.lifecycle import Action, CaseState, CaseStatus, Decision, Rating
 from services.intake.registration import SOURCE
-from shared import outbox
-from shared.calendar import WorkingCalendar
-from shared.events import envelope_for
-from shared.limits import CountingMode, DeadlineKind, compute_due, local_date
-from shared.schemas import STEP_TYPES
-from shared.topics import CASE_EVENTS
+from shared.domain.calendar import WorkingCalendar
+from shared.domain.limits import CountingMode, DeadlineKind, compute_due, local_date
+from shared.domain.schemas import STEP_TYPES
+from shared.platform import outbox
+from shared.platform.events import envelope_for
+from shared.platform.topics import CASE_EVENTS
 
 # Reasons the petitioner must be told (不予受理 and 延期 with their reasons, Art. 23 and 34);
 # other reasons (an objection, a transfer's grounds) stay internal.

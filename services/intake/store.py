@@ -11,8 +11,8 @@ import asyncpg
 import orjson
 
 from services.intake.registration import Registration
-from shared import outbox
-from shared.topics import CASE_EVENTS
+from shared.platform import outbox
+from shared.platform.topics import CASE_EVENTS
 
 _CASE_COLUMNS = (
     "case_id", "tracking_no", "query_code_enc", "channel", "external_id", "jurisdiction",

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shared.vocab import Terms, Vocabulary
+from shared.domain.vocab import Terms, Vocabulary
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Submitting systems' clocks drift; a few minutes ahead is not "in the future".

@@ -15,11 +15,11 @@ from services.routing.outputs import Decided
 from services.routing.router import Router
 from services.routing.rules import RuleSet, RuleSetInvalid
 from services.routing.ruleset_store import RuleStore
-from shared import outbox
-from shared.clock import iso
-from shared.events import new_event_id
-from shared.logging import get_logger
-from shared.web import (
+from shared.platform import outbox
+from shared.platform.clock import iso
+from shared.platform.events import new_event_id
+from shared.platform.logging import get_logger
+from shared.platform.web import (
     MAX_BODY_BYTES,
     error,
     field_errors,

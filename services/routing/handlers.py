@@ -11,11 +11,11 @@ from services.routing import metrics, store
 from services.routing.outputs import Effects
 from services.routing.router import Router, petitioners_of
 from services.routing.ruleset_store import RuleStore
-from shared import outbox
-from shared.consumer import BatchHandler, Delivered
-from shared.events import Envelope
-from shared.inbox import claim
-from shared.schemas import CaseRegistered, CaseStep
+from shared.domain.schemas import CaseRegistered, CaseStep
+from shared.platform import outbox
+from shared.platform.consumer import BatchHandler, Delivered
+from shared.platform.events import Envelope
+from shared.platform.inbox import claim
 
 
 def segments(events: Sequence[Envelope]) -> list[list[Envelope]]:

@@ -2,7 +2,7 @@
 petitioner's earlier cases, and is it the third time within twelve months (a key case)?
 
 Events carry no text, only a keyed bottom-k sketch of the case's title and content
-(:mod:`shared.similarity`), so "the same matter" is judged on estimated Jaccard similarity.
+(:mod:`shared.domain.similarity`), so "the same matter" is judged on estimated Jaccard similarity.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from shared.limits import SHANGHAI
-from shared.similarity import estimated_jaccard
+from shared.domain.limits import SHANGHAI
+from shared.domain.similarity import estimated_jaccard
 
 # Measured on sketches of the labelled pairs in tests/unit/test_routing_links.py, each pair
 # sketched under 100 different keys (the key changes which bigrams a 64-hash sketch samples):

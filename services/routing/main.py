@@ -12,12 +12,12 @@ from services.routing.config import RoutingSettings
 from services.routing.handlers import case_events_handler
 from services.routing.router import Router
 from services.routing.ruleset_store import RuleStore
-from shared import outbox
-from shared.calendar import WorkingCalendar, load_overlay
-from shared.consumer import BatchHandler
-from shared.runtime import Infrastructure
-from shared.service import ServiceSpec, main
-from shared.topics import CASE_EVENTS, ROUTING_EVENTS
+from shared.domain.calendar import WorkingCalendar, load_overlay
+from shared.platform import outbox
+from shared.platform.consumer import BatchHandler
+from shared.platform.runtime import Infrastructure
+from shared.platform.service import ServiceSpec, main
+from shared.platform.topics import CASE_EVENTS, ROUTING_EVENTS
 
 # Events per transaction: each batch pays about ten round trips and a commit whatever its
 # size, so bigger batches route faster (benchmarks/routing.py), at the price of holding the

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.routing.decide import RoutingDecision
-from shared.events import Envelope, envelope_for
-from shared.schemas import CaseAssigned, CaseLinked, CaseTransferDecided
+from shared.domain.schemas import CaseAssigned, CaseLinked, CaseTransferDecided
+from shared.platform.events import Envelope, envelope_for
 
 SOURCE = "xinfang/routing"
 _NAMESPACE = uuid.UUID("6f1c0d52-3b7e-5a4e-9d0c-58696e66616e")

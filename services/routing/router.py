@@ -24,12 +24,12 @@ from services.routing.links import (
 )
 from services.routing.outputs import Decided, Effects, derived_id, linked_envelope
 from services.routing.rules import RuleSet
-from shared.calendar import WorkingCalendar
-from shared.clock import Clock
-from shared.events import Envelope
-from shared.limits import CountingMode, DeadlineKind, compute_due, local_date
-from shared.logging import get_logger
-from shared.schemas import CaseRegistered, CaseStep, StepType
+from shared.domain.calendar import WorkingCalendar
+from shared.domain.limits import CountingMode, DeadlineKind, compute_due, local_date
+from shared.domain.schemas import CaseRegistered, CaseStep, StepType
+from shared.platform.clock import Clock
+from shared.platform.events import Envelope
+from shared.platform.logging import get_logger
 
 log = get_logger(__name__)
 

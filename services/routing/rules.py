@@ -16,7 +16,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from shared.vocab import Terms, Vocabulary, default_vocabulary
+from shared.domain.vocab import Terms, Vocabulary, default_vocabulary
 
 ANY = "*"
 UNIT_KINDS = ("bureau", "section", "county_bureau", "school", "discipline")

@@ -17,8 +17,8 @@ from pathlib import Path
 import asyncpg
 
 from services.routing.rules import RuleError, RuleSet, RuleSetInvalid, load_rule_set
-from shared.logging import get_logger
-from shared.vocab import Vocabulary
+from shared.domain.vocab import Vocabulary
+from shared.platform.logging import get_logger
 
 log = get_logger(__name__)
 

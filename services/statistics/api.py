@@ -2,7 +2,7 @@
 
 Who may read: staff and admin tokens only. Figures carry no personal data, but they are the
 bureau's official, unpublished statistics; channels and units have no business reading them.
-A missing or unknown token is 401, any other role 403 (shared.web.require_staff).
+A missing or unknown token is 401, any other role 403 (shared.platform.web.require_staff).
 
 - ``GET /v1/stats/summary?from&to[&as_of][&channel&jurisdiction&category][&compare=yoy|previous]``
 - ``GET /v1/stats/breakdown?by=jurisdiction|category|channel|unit|month&from&to[...]``
@@ -25,9 +25,9 @@ from services.statistics.figures import compare
 from services.statistics.params import ParamErrors, baseline, parse_report, parse_stats
 from services.statistics.queries import StatsQuery
 from services.statistics.reader import Reader
-from shared.clock import Clock, iso
-from shared.vocab import Vocabulary
-from shared.web import field_errors, json_response, require_staff
+from shared.domain.vocab import Vocabulary
+from shared.platform.clock import Clock, iso
+from shared.platform.web import field_errors, json_response, require_staff
 
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

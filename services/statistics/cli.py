@@ -148,13 +148,6 @@ def report(year: int = typer.Option(..., "--year"), quarter: int = typer.Option(
         typer.echo(f"\nsaved {output}")
 
 
-def _local_dsn() -> str:
-    from shared.stack import control
-    from shared.stack.layout import Layout
-
-    return control.dsns(Layout())["statistics"]
-
-
 @app.command()
 def rebuild(swap: bool = typer.Option(False, "--swap/--no-swap",
                                       help="make the rebuilt projection the live one"),
@@ -171,9 +164,10 @@ def rebuild(swap: bool = typer.Option(False, "--swap/--no-swap",
     from services.statistics.main import projector_for
     from services.statistics.rebuild import drop_schema
     from services.statistics.rebuild import rebuild as run_rebuild
+    from shared.tools.cli.local import local_dsn
 
     settings = StatisticsSettings()
-    dsn = database_url or _local_dsn()
+    dsn = database_url or local_dsn("statistics")
     result = asyncio.run(run_rebuild(dsn, bootstrap or settings.kafka_bootstrap,
                                      projector_for(settings), topic_prefix=settings.topic_prefix,
                                      swap=swap, keep_old=keep, say=typer.echo))
@@ -189,7 +183,7 @@ async def _compare(dsn: str, schema: str) -> None:
 
     from services.statistics.figures import summary as shape
     from services.statistics.queries import Engine, StatsQuery, counts_of
-    from shared.clock import SystemClock
+    from shared.platform.clock import SystemClock
 
     conn = await asyncpg.connect(dsn)
     try:

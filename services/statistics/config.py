@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.limits import CountingMode
-from shared.settings import REPO_ROOT, ServiceSettings
+from shared.domain.limits import CountingMode
+from shared.platform.settings import REPO_ROOT, ServiceSettings
 
 
 class StatisticsSettings(ServiceSettings):

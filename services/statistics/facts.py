@@ -22,10 +22,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from shared.calendar import WorkingCalendar
-from shared.events import Envelope
-from shared.limits import MAX_EXTENSION_DAYS, CountingMode, DeadlineKind, compute_due, local_date
-from shared.schemas import (
+from shared.domain.calendar import WorkingCalendar
+from shared.domain.limits import (
+    MAX_EXTENSION_DAYS,
+    CountingMode,
+    DeadlineKind,
+    compute_due,
+    local_date,
+)
+from shared.domain.schemas import (
     CaseAssigned,
     CaseLinked,
     CaseRegistered,
@@ -33,7 +38,8 @@ from shared.schemas import (
     DeadlineOverdue,
     StepType,
 )
-from shared.vocab import Vocabulary
+from shared.domain.vocab import Vocabulary
+from shared.platform.events import Envelope
 
 UNASSIGNED = "unassigned"
 # Indexes into a count vector; the order of the aggregate tables' columns.

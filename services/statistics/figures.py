@@ -15,7 +15,7 @@ from datetime import MAXYEAR, MINYEAR, date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, TypedDict
 
-from shared.vocab import Terms, Vocabulary
+from shared.domain.vocab import Terms, Vocabulary
 
 BreakdownBy = Literal["jurisdiction", "category", "channel", "unit", "month"]
 BREAKDOWN_DIMENSIONS: tuple[str, ...] = ("jurisdiction", "category", "channel", "unit", "month")

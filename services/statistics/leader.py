@@ -13,10 +13,10 @@ import contextlib
 from services.statistics import metrics
 from services.statistics.config import StatisticsSettings
 from services.statistics.fold import fold_once, leader_key
-from shared.clock import Clock
-from shared.logging import get_logger
-from shared.runtime import Infrastructure
-from shared.vocab import Vocabulary
+from shared.domain.vocab import Vocabulary
+from shared.platform.clock import Clock
+from shared.platform.logging import get_logger
+from shared.platform.runtime import Infrastructure
 
 log = get_logger(__name__)
 

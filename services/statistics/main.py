@@ -12,12 +12,12 @@ from services.statistics.config import StatisticsSettings
 from services.statistics.leader import lead
 from services.statistics.reader import Reader, load_unit_names
 from services.statistics.store import Projector
-from shared.calendar import WorkingCalendar, load_overlay
-from shared.consumer import BatchHandler, Delivered
-from shared.runtime import Infrastructure
-from shared.service import ServiceSpec, main
-from shared.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
-from shared.vocab import default_vocabulary
+from shared.domain.calendar import WorkingCalendar, load_overlay
+from shared.domain.vocab import default_vocabulary
+from shared.platform.consumer import BatchHandler, Delivered
+from shared.platform.runtime import Infrastructure
+from shared.platform.service import ServiceSpec, main
+from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
 
 
 def projector_for(settings: StatisticsSettings) -> Projector:

@@ -19,8 +19,8 @@ from prometheus_client import Counter, Gauge
 
 from services.statistics.figures import percent, quarter_bounds
 from services.statistics.queries import Engine, StatsQuery, counts_of
-from shared.limits import local_date
-from shared.vocab import Vocabulary
+from shared.domain.limits import local_date
+from shared.domain.vocab import Vocabulary
 
 _DIMS = ["jurisdiction", "category"]
 RECEIVED = Gauge("xinfang_stats_cases_received",

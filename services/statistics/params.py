@@ -19,8 +19,8 @@ from services.statistics.figures import (
     same_period_last_year,
 )
 from services.statistics.queries import Filters, StatsQuery
-from shared.limits import local_date, start_of_local_day
-from shared.vocab import Vocabulary
+from shared.domain.limits import local_date, start_of_local_day
+from shared.domain.vocab import Vocabulary
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INSTANT = re.compile(

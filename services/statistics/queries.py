@@ -45,7 +45,7 @@ import asyncpg
 from services.statistics.facts import N
 from services.statistics.figures import Counts
 from services.statistics.schema import COUNT_COLUMNS, DIM_BITS
-from shared.limits import local_date, start_of_local_day
+from shared.domain.limits import local_date, start_of_local_day
 
 DIMENSIONS = ("channel", "jurisdiction", "category", "unit")
 GROUPING_SET = {"channel": 1, "jurisdiction": 2, "category": 3, "unit": 4}

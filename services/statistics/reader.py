@@ -26,7 +26,7 @@ from services.statistics.figures import (
 from services.statistics.params import ReportRequest, end_of_day
 from services.statistics.queries import Engine, Result, StatsQuery, counts_of
 from services.statistics.report import QuarterlyReport
-from shared.vocab import Vocabulary
+from shared.domain.vocab import Vocabulary
 
 UNASSIGNED_LABEL = "未分配"
 

@@ -29,10 +29,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from services.statistics.fold import fold_all
 from services.statistics.schema import TABLES, fresh_projection_ddl
 from services.statistics.store import Projector
-from shared.consumer import Delivered
-from shared.events import PoisonMessage, decode
-from shared.migrations import statements
-from shared.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
+from shared.platform.consumer import Delivered
+from shared.platform.events import PoisonMessage, UnknownEvent, decode
+from shared.platform.migrations import statements
+from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 FOLD_EVERY_ROWS = 100_000
@@ -109,7 +109,7 @@ class Replay:
                     self.positions[tp] = record.offset + 1
                     try:
                         envelope = decode(record.value)
-                    except PoisonMessage:
+                    except (PoisonMessage, UnknownEvent):
                         result.poison += 1
                         continue
                     batch.append(Delivered(envelope, tp.topic, tp.partition, record.offset))

@@ -21,7 +21,7 @@ under that schema's ``search_path``).
 
 from __future__ import annotations
 
-from shared.inbox import INBOX_DDL
+from shared.platform.inbox import INBOX_DDL
 
 COUNT_COLUMNS = ("received", "closed", "closed_on_time", "feedback_eligible", "feedback_given",
                  "rated", "satisfied", "basically_satisfied", "overdue")

@@ -26,13 +26,19 @@ from services.statistics.facts import (
     diff,
 )
 from services.statistics.schema import COUNT_COLUMNS, FACT_COLUMNS
-from shared.calendar import WorkingCalendar
-from shared.consumer import Delivered
-from shared.events import Envelope
-from shared.inbox import claim
-from shared.limits import CountingMode
-from shared.schemas import CaseAssigned, CaseLinked, CaseRegistered, CaseStep, DeadlineOverdue
-from shared.vocab import Vocabulary
+from shared.domain.calendar import WorkingCalendar
+from shared.domain.limits import CountingMode
+from shared.domain.schemas import (
+    CaseAssigned,
+    CaseLinked,
+    CaseRegistered,
+    CaseStep,
+    DeadlineOverdue,
+)
+from shared.domain.vocab import Vocabulary
+from shared.platform.consumer import Delivered
+from shared.platform.events import Envelope
+from shared.platform.inbox import claim
 
 EVENTS_APPLIED = Counter("xinfang_stats_events_applied_total",
                          "Events applied to the statistics projection (this instance)", ["type"])

@@ -7,8 +7,8 @@ from typing import Any
 
 import asyncpg
 
-from shared.testing.helpers import read_topic
-from shared.topics import CASE_EVENTS
+from shared.platform.topics import CASE_EVENTS
+from shared.tools.testing.helpers import read_topic
 
 
 def resident_id(birth: str = "19800101", seq: str = "123") -> str:

@@ -9,11 +9,11 @@ from typing import Any
 import aiohttp
 from aiokafka import AIOKafkaProducer
 
-from shared.events import encode, envelope_for
-from shared.schemas import CaseAssigned
-from shared.testing.helpers import eventually
-from shared.testing.tokens import STAFF, bearer, channel_token, unit_token
-from shared.topics import ROUTING_EVENTS
+from shared.domain.schemas import CaseAssigned
+from shared.platform.events import encode, envelope_for
+from shared.platform.topics import ROUTING_EVENTS
+from shared.tools.testing.helpers import eventually
+from shared.tools.testing.tokens import STAFF, bearer, channel_token, unit_token
 from tests.integration.intake_support import submission
 
 UNIT = "jizhou_bureau"

@@ -11,8 +11,8 @@ from typing import Any
 
 import aiohttp
 
-from shared.limits import start_of_local_day
-from shared.vocab import Vocabulary
+from shared.domain.limits import start_of_local_day
+from shared.domain.vocab import Vocabulary
 from tests.integration.test_statistics_support import (
     Case,
     expected_breakdown,

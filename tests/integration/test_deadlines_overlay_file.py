@@ -12,10 +12,11 @@ from typing import Any
 
 import aiohttp
 
-from shared.calendar import WorkingCalendar
-from shared.limits import SHANGHAI, DeadlineKind, compute_due
-from shared.testing.instances import ServiceProcess, running
-from shared.testing.tokens import ADMIN, STAFF, bearer
+from shared.domain.calendar import WorkingCalendar
+from shared.domain.limits import SHANGHAI, DeadlineKind, compute_due
+from shared.tools.stack.layout import PORT_OFFSET
+from shared.tools.testing.instances import ServiceProcess, running
+from shared.tools.testing.tokens import ADMIN, STAFF, bearer
 from tests.integration.test_deadlines_timers import DEADLINES_URL, CaseScript, produce, timer_when
 
 
@@ -64,5 +65,5 @@ async def test_overlay_file_applies_at_start_and_yields_to_later_api_changes(
 
 def _with_overlay(stack: Any, overlay: Path) -> AbstractAsyncContextManager[ServiceProcess]:
     """A second deadlines instance, started with the overlay file (it applies it at start)."""
-    return running(stack.layout, "deadlines", port=18083, name="deadlines-test-2",
+    return running(stack.layout, "deadlines", port=18083 + PORT_OFFSET, name="deadlines-test-2",
                    env={"XF_CALENDAR_OVERLAY": str(overlay)})

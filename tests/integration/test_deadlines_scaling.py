@@ -12,10 +12,11 @@ import aiohttp
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.limits import local_date
-from shared.testing.helpers import end_offsets, eventually
-from shared.testing.instances import running
-from shared.topics import DEADLINE_EVENTS
+from shared.domain.limits import local_date
+from shared.platform.topics import DEADLINE_EVENTS
+from shared.tools.stack.layout import PORT_OFFSET
+from shared.tools.testing.helpers import end_offsets, eventually
+from shared.tools.testing.instances import running
 from tests.integration.test_deadlines_timers import (
     ALERTS,
     CaseScript,
@@ -26,7 +27,7 @@ from tests.integration.test_deadlines_timers import (
     produce,
 )
 
-SECOND_PORT = 18083
+SECOND_PORT = 18083 + PORT_OFFSET
 
 
 @pytest.fixture
@@ -125,7 +126,7 @@ async def test_two_instances_send_each_alert_exactly_once(stack: Any, second_ins
         assert got == expected
 
         # Both consumed (the group shares the partitions); who fired what is a race, shown.
-        for port in (8083, SECOND_PORT):
+        for port in (8083 + PORT_OFFSET, SECOND_PORT):
             async with http.get(f"http://127.0.0.1:{port}/metrics") as r:
                 lines = [line for line in (await r.text()).splitlines() if line.startswith(
                     ("xinfang_deadlines_alerts_total", "xinfang_events_consumed_total"))]
@@ -134,7 +135,7 @@ async def test_two_instances_send_each_alert_exactly_once(stack: Any, second_ins
 
         # The gauges come from one instance only: the leader exports them, the other nothing.
         exports = []
-        for port in (8083, SECOND_PORT):
+        for port in (8083 + PORT_OFFSET, SECOND_PORT):
             async with http.get(f"http://127.0.0.1:{port}/metrics") as r:
                 text = await r.text()
             leader = "xinfang_deadlines_gauge_leader 1.0" in text

@@ -16,15 +16,17 @@ import aiohttp
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from shared.calendar import WorkingCalendar
-from shared.events import Envelope, EventData, encode, envelope_for
-from shared.limits import SHANGHAI, DeadlineKind, compute_due, local_date
-from shared.schemas import STEP_TYPES, CaseAssigned, CaseRegistered, DeadlineRescheduled
-from shared.testing.helpers import end_offsets, events_for, eventually, read_topic
-from shared.testing.tokens import ADMIN, STAFF, bearer
-from shared.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
+from shared.domain.calendar import WorkingCalendar
+from shared.domain.event_types import EventData
+from shared.domain.limits import SHANGHAI, DeadlineKind, compute_due, local_date
+from shared.domain.schemas import STEP_TYPES, CaseAssigned, CaseRegistered, DeadlineRescheduled
+from shared.platform.events import Envelope, encode, envelope_for
+from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
+from shared.tools.stack.layout import PORT_OFFSET
+from shared.tools.testing.helpers import end_offsets, events_for, eventually, read_topic
+from shared.tools.testing.tokens import ADMIN, STAFF, bearer
 
-DEADLINES_URL = "http://127.0.0.1:8083"
+DEADLINES_URL = f"http://127.0.0.1:{8083 + PORT_OFFSET}"
 ALERTS = ("deadline.warning", "deadline.overdue")
 
 
@@ -110,7 +112,7 @@ async def alerts_of(bootstrap: str, since: dict[int, int], case_ids: set[str],
 
 
 async def gauge_value(http: aiohttp.ClientSession, name: str, labels: dict[str, str],
-                      ports: Sequence[int] = (8083,)) -> float | None:
+                      ports: Sequence[int] = (8083 + PORT_OFFSET,)) -> float | None:
     """The gauge as a dashboard sees it: max over the instances that export it."""
     wanted = "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
     values = []

@@ -12,11 +12,11 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from shared.events import encode, envelope_for
-from shared.schemas import CaseRegistered
-from shared.stack.layout import SERVICES
-from shared.testing.helpers import eventually, read_topic
-from shared.topics import CASE_EVENTS, DEAD_LETTERS
+from shared.domain.schemas import CaseRegistered
+from shared.platform.events import encode, envelope_for
+from shared.platform.topics import CASE_EVENTS, DEAD_LETTERS
+from shared.tools.stack.layout import SERVICES
+from shared.tools.testing.helpers import eventually, read_topic
 
 
 async def _produce(bootstrap: str, topic: str, items: list[tuple[bytes, bytes]]) -> None:

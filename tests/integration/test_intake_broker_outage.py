@@ -7,9 +7,9 @@ import asyncio
 
 import aiohttp
 
-from shared.stack import kafka
-from shared.testing.helpers import end_offsets, read_topic
-from shared.topics import CASE_EVENTS
+from shared.platform.topics import CASE_EVENTS
+from shared.tools.stack import kafka
+from shared.tools.testing.helpers import end_offsets, read_topic
 from tests.integration.lifecycle_support import act, assign, days_ago, submit
 
 CASES = 40

@@ -9,10 +9,10 @@ import uuid
 import aiohttp
 import asyncpg
 
-from shared.testing.helpers import end_offsets
-from shared.testing.tokens import STAFF, bearer, channel_token
-from shared.topics import CASE_EVENTS
-from shared.vocab import default_vocabulary
+from shared.domain.vocab import default_vocabulary
+from shared.platform.topics import CASE_EVENTS
+from shared.tools.testing.helpers import end_offsets
+from shared.tools.testing.tokens import STAFF, bearer, channel_token
 from tests.integration.intake_support import (
     case_count,
     registered_events,

@@ -9,8 +9,8 @@ import uuid
 import aiohttp
 import orjson
 
-from shared.testing.helpers import eventually
-from shared.testing.tokens import bearer, channel_token
+from shared.tools.testing.helpers import eventually
+from shared.tools.testing.tokens import bearer, channel_token
 from tests.integration.intake_support import case_count, resident_id
 
 ROWS = 10_000

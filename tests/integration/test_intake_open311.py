@@ -6,8 +6,8 @@ import uuid
 
 import aiohttp
 
-from shared.testing.tokens import STAFF, channel_token
-from shared.vocab import default_vocabulary
+from shared.domain.vocab import default_vocabulary
+from shared.tools.testing.tokens import STAFF, channel_token
 from tests.integration.intake_support import case_count
 
 

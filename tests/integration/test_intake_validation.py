@@ -9,7 +9,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from shared.testing.tokens import bearer, channel_token
+from shared.tools.testing.tokens import bearer, channel_token
 from tests.integration.intake_support import case_count, submission
 
 

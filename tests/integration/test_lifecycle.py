@@ -12,9 +12,9 @@ import aiohttp
 import asyncpg
 
 from services.intake.lifecycle import PUBLIC_ACTIONS, TRANSITIONS, CaseStatus
-from shared.testing.helpers import end_offsets, eventually, read_topic
-from shared.testing.tokens import STAFF, unit_token
-from shared.topics import CASE_EVENTS
+from shared.platform.topics import CASE_EVENTS
+from shared.tools.testing.helpers import end_offsets, eventually, read_topic
+from shared.tools.testing.tokens import STAFF, unit_token
 from tests.integration.lifecycle_support import (
     act,
     assign,

@@ -12,10 +12,10 @@ import aiohttp
 import yaml
 
 from services.statistics.figures import quarter_bounds
-from shared.limits import local_date
-from shared.stack.layout import SERVICES
-from shared.testing.helpers import eventually
-from shared.testing.tokens import STAFF, bearer
+from shared.domain.limits import local_date
+from shared.tools.stack.layout import SERVICES
+from shared.tools.testing.helpers import eventually
+from shared.tools.testing.tokens import STAFF, bearer
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "xinfang.json"

@@ -17,11 +17,11 @@ from typing import Any
 import aiohttp
 from aiokafka import AIOKafkaProducer
 
-from shared.events import Envelope, encode, envelope_for
-from shared.schemas import STEP_TYPES
-from shared.testing.helpers import end_offsets, events_for, eventually, read_topic
-from shared.testing.tokens import ADMIN, STAFF, bearer, channel_token
-from shared.topics import CASE_EVENTS, ROUTING_EVENTS
+from shared.domain.schemas import STEP_TYPES
+from shared.platform.events import Envelope, encode, envelope_for
+from shared.platform.topics import CASE_EVENTS, ROUTING_EVENTS
+from shared.tools.testing.helpers import end_offsets, events_for, eventually, read_topic
+from shared.tools.testing.tokens import ADMIN, STAFF, bearer, channel_token
 
 RULES_FILE = Path(__file__).parents[2] / "deploy" / "config" / "routing-rules.yaml"
 FEES = ("我是吉安县城南实验小学三年级学生家长，学校今年秋季开学要求每个学生交300元的资料费和150元"

@@ -20,17 +20,20 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from shared.events import encode, envelope_for
-from shared.schemas import CaseRegistered
-from shared.testing.helpers import eventually, read_topic
-from shared.testing.instances import ServiceProcess
-from shared.testing.tokens import STAFF, bearer
-from shared.topics import CASE_EVENTS, DEAD_LETTERS, ROUTING_EVENTS
+from shared.domain.schemas import CaseRegistered
+from shared.platform.events import encode, envelope_for
+from shared.platform.topics import CASE_EVENTS, DEAD_LETTERS, ROUTING_EVENTS
+from shared.tools.stack.layout import PORT_OFFSET
+from shared.tools.testing.helpers import eventually, read_topic
+from shared.tools.testing.instances import ServiceProcess
+from shared.tools.testing.tokens import STAFF, bearer
 
 CASES = 5000
 PETITIONERS = 1000  # five cases each, on different partitions: the per-petitioner lock is hit
 JURISDICTIONS = ("jian", "taihe", "city", "jizhou", "wanan")
 CATEGORIES = ("fees", "teacher_pay", "integrity", "campus_safety", "other")
+
+ROUTING_URL = f"http://127.0.0.1:{8082 + PORT_OFFSET}"
 
 
 def registered(case_id: str, petitioner_key: str | None, i: int, *,
@@ -202,10 +205,10 @@ async def test_poison_messages_are_dead_lettered_and_later_cases_routed(stack) -
     async with aiohttp.ClientSession() as http:
         for case_id in good:
             async def routed(case_id: str = case_id) -> bool:
-                async with http.get(f"http://127.0.0.1:8082/v1/assignments/{case_id}",
+                async with http.get(f"{ROUTING_URL}/v1/assignments/{case_id}",
                                     headers=bearer(STAFF)) as r:
                     return r.status == 200
             await eventually(routed, within=30, what=f"case {case_id} after the poison routed")
-        async with http.get(f"http://127.0.0.1:8082/v1/assignments/{nowhere}",
+        async with http.get(f"{ROUTING_URL}/v1/assignments/{nowhere}",
                             headers=bearer(STAFF)) as r:
             assert r.status == 404  # the refused case changed nothing

@@ -17,10 +17,10 @@ import asyncpg
 from openpyxl import load_workbook
 
 from services.statistics.report import HEADER_ROW, SUMMARY_HEADINGS
-from shared.events import Envelope
-from shared.limits import start_of_local_day
-from shared.testing.helpers import end_offsets, eventually
-from shared.vocab import default_vocabulary
+from shared.domain.limits import start_of_local_day
+from shared.domain.vocab import default_vocabulary
+from shared.platform.events import Envelope
+from shared.tools.testing.helpers import end_offsets, eventually
 from tests.integration.test_statistics_support import (
     DEADLINE_TOPIC,
     TOKEN,

@@ -29,12 +29,12 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from shared.events import decode
-from shared.limits import start_of_local_day
-from shared.schemas import DeadlineOverdue
-from shared.testing.helpers import eventually
-from shared.testing.tokens import ADMIN, bearer, channel_token
-from shared.vocab import default_vocabulary
+from shared.domain.limits import start_of_local_day
+from shared.domain.schemas import DeadlineOverdue
+from shared.domain.vocab import default_vocabulary
+from shared.platform.events import decode
+from shared.tools.testing.helpers import eventually
+from shared.tools.testing.tokens import ADMIN, bearer, channel_token
 from tests.integration.intake_support import resident_id
 from tests.integration.statistics_checks import compare_everything, getter
 from tests.integration.test_statistics_support import COUNTED_OVERDUE, TOKEN, Case, fresh_block

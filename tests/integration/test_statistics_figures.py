@@ -23,8 +23,8 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import asyncpg
 
-from shared.testing.helpers import end_offsets
-from shared.vocab import default_vocabulary
+from shared.domain.vocab import default_vocabulary
+from shared.tools.testing.helpers import end_offsets
 from tests.integration.statistics_checks import compare_everything, getter
 from tests.integration.test_statistics_support import (
     DEADLINE_TOPIC,

@@ -21,9 +21,9 @@ from services.statistics.params import end_of_day
 from services.statistics.queries import StatsQuery
 from services.statistics.reader import Reader, load_unit_names
 from services.statistics.rebuild import rebuild
-from shared.stack import kafka
-from shared.topics import ALL_TOPICS
-from shared.vocab import default_vocabulary
+from shared.domain.vocab import default_vocabulary
+from shared.platform.topics import ALL_TOPICS
+from shared.tools.stack import kafka
 from tests.integration.test_statistics_api import UNITS
 from tests.integration.test_statistics_support import (
     Case,

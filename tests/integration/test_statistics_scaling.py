@@ -12,8 +12,9 @@ from typing import Any
 import aiohttp
 
 from services.statistics.params import end_of_day
-from shared.testing.instances import running
-from shared.vocab import default_vocabulary
+from shared.domain.vocab import default_vocabulary
+from shared.tools.stack.layout import PORT_OFFSET
+from shared.tools.testing.instances import running
 from tests.integration.test_statistics_api import UNITS, Api, apply, local
 from tests.integration.test_statistics_support import (
     Case,
@@ -25,7 +26,7 @@ from tests.integration.test_statistics_support import (
 )
 
 VOCAB = default_vocabulary()
-PORT = 18084
+PORT = 18084 + PORT_OFFSET
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -24,10 +24,10 @@ import yaml
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.calendar import WorkingCalendar
-from shared.events import Envelope, EventData, encode, envelope_for
-from shared.limits import compute_due, local_date, overdue_after
-from shared.schemas import (
+from shared.domain.calendar import WorkingCalendar
+from shared.domain.event_types import EventData
+from shared.domain.limits import compute_due, local_date, overdue_after
+from shared.domain.schemas import (
     STEP_TYPES,
     CaseAssigned,
     CaseLinked,
@@ -35,9 +35,10 @@ from shared.schemas import (
     DeadlineOverdue,
     DeadlineWarning,
 )
-from shared.testing.helpers import eventually, read_topic
-from shared.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
-from shared.vocab import Vocabulary
+from shared.domain.vocab import Vocabulary
+from shared.platform.events import Envelope, encode, envelope_for
+from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
+from shared.tools.testing.helpers import eventually, read_topic
 
 TOKEN = "dev-staff-token-0000000000000001"
 CAL = WorkingCalendar()
@@ -386,7 +387,7 @@ async def fresh_block(http: aiohttp.ClientSession, stack: Any, rng: random.Rando
 
 
 def test_generator_covers_every_kind_of_case() -> None:
-    from shared.vocab import default_vocabulary
+    from shared.domain.vocab import default_vocabulary
 
     rng = random.Random(3)
     vocab = default_vocabulary()

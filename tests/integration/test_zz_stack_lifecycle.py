@@ -9,13 +9,13 @@ import socket
 import subprocess
 import sys
 
-from shared.stack.layout import SERVICE_PORTS, SERVICES, Layout
-from shared.stack.processes import is_alive, read_pid
+from shared.tools.stack.layout import SERVICE_PORTS, SERVICES, Layout
+from shared.tools.stack.processes import is_alive, read_pid
 
 
 def _xf(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shared.cli.main", *args], capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "shared.tools.cli.main", *args],
+                          capture_output=True, text=True, timeout=600)
 
 
 def _port_open(port: int) -> bool:

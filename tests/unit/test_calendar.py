@@ -12,7 +12,7 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 
-from shared.calendar import (
+from shared.domain.calendar import (
     OverlayError,
     WorkingCalendar,
     YearDays,

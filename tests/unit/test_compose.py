@@ -21,9 +21,9 @@ import yaml
 from pydantic import AliasChoices, AliasPath, SecretStr
 from pydantic.fields import FieldInfo
 
-from shared.settings import REPO_ROOT, ServiceSettings, decode_key
-from shared.stack.layout import SERVICE_PORTS, SERVICES
-from shared.stack.postgres import role_name
+from shared.platform.settings import REPO_ROOT, ServiceSettings, decode_key
+from shared.tools.stack.layout import SERVICE_PORTS, SERVICES
+from shared.tools.stack.postgres import role_name
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -34,7 +34,7 @@ PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
 GRAFANA_DIR = ROOT / "deploy" / "grafana"
 
 # Intake's keys: required whenever the settings class declares them (SPEC: personal data is
-# encrypted at rest; shared/stack/control.py passes the same two variables).
+# encrypted at rest; shared/tools/stack/control.py passes the same two variables).
 INTAKE_KEY_FIELDS = ("pii_key", "pseudonym_key")
 
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?-)?(?P<default>[^}]*)\}")

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from shared.calendar import WorkingCalendar
-from shared.limits import (
+from shared.domain.calendar import WorkingCalendar
+from shared.domain.limits import (
     LIMITS,
     SHANGHAI,
     CountingMode,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from services.deadlines.ladder import OVERDUE, advance, next_fire, rearm, rungs
-from shared.limits import SHANGHAI
+from shared.domain.limits import SHANGHAI
 
 DUE = date(2024, 10, 8)
 W = (7, 3)

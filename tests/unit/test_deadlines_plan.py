@@ -15,7 +15,7 @@ from services.deadlines.plan import (
     case_unit,
     plan,
 )
-from shared.limits import DeadlineKind
+from shared.domain.limits import DeadlineKind
 
 K = DeadlineKind
 CASE = "case-1"

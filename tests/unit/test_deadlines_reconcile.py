@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 from services.deadlines.ladder import OVERDUE
 from services.deadlines.plan import Fact, plan
 from services.deadlines.reconcile import Policy, Timer, reconcile, recount
-from shared.calendar import WorkingCalendar
-from shared.limits import SHANGHAI, CountingMode, DeadlineKind
+from shared.domain.calendar import WorkingCalendar
+from shared.domain.limits import SHANGHAI, CountingMode, DeadlineKind
 
 K = DeadlineKind
 CAL = WorkingCalendar()

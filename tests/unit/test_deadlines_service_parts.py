@@ -14,11 +14,17 @@ from services.deadlines.ladder import OVERDUE, Rung, rungs
 from services.deadlines.outputs import alert
 from services.deadlines.plan import Fact, plan
 from services.deadlines.reconcile import Policy, reconcile
-from shared.calendar import WorkingCalendar, YearDays
-from shared.clock import ShiftedClock, SystemClock
-from shared.events import Envelope, envelope_for
-from shared.limits import SHANGHAI, CountingMode
-from shared.schemas import STEP_TYPES, CaseAssigned, CaseLinked, CaseRegistered, DeadlineOverdue
+from shared.domain.calendar import WorkingCalendar, YearDays
+from shared.domain.limits import SHANGHAI, CountingMode
+from shared.domain.schemas import (
+    STEP_TYPES,
+    CaseAssigned,
+    CaseLinked,
+    CaseRegistered,
+    DeadlineOverdue,
+)
+from shared.platform.clock import ShiftedClock, SystemClock
+from shared.platform.events import Envelope, envelope_for
 
 
 def test_a_valid_year() -> None:

@@ -19,7 +19,7 @@ from services.statistics.figures import (
     same_period_last_year,
     summary,
 )
-from shared.vocab import Vocabulary, default_vocabulary
+from shared.domain.vocab import Vocabulary, default_vocabulary
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from services.intake.validation import (
     validate_row,
     validate_submission,
 )
-from shared.vocab import default_vocabulary
+from shared.domain.vocab import default_vocabulary
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=CST)

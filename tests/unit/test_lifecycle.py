@@ -22,7 +22,7 @@ from services.intake.lifecycle import (
     allowed_actions,
     decide,
 )
-from shared.schemas import StepType
+from shared.domain.schemas import StepType
 
 CST = timezone(timedelta(hours=8))
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=CST)

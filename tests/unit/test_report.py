@@ -21,7 +21,7 @@ from services.statistics.report import (
     to_csv,
     to_xlsx,
 )
-from shared.vocab import default_vocabulary
+from shared.domain.vocab import default_vocabulary
 
 SHANGHAI = timezone(timedelta(hours=8))
 SECTIONS = ["总体情况", "按辖区", "按类别", "按渠道", "逾期情况(按单位)", "同比"]

@@ -9,7 +9,7 @@ import pytest
 
 from services.routing.decide import CaseFacts, ReassignmentRefused, reassign, route
 from services.routing.rules import RuleSet, load_rule_set
-from shared.vocab import Terms, Vocabulary, default_vocabulary
+from shared.domain.vocab import Terms, Vocabulary, default_vocabulary
 
 DEMO_FILE = Path(__file__).parents[2] / "deploy" / "config" / "routing-rules.yaml"
 VOCAB = default_vocabulary()

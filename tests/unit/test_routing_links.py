@@ -20,7 +20,7 @@ from services.routing.links import (
     classify_link,
     is_third_repeat_within_12_months,
 )
-from shared.similarity import bigrams, estimated_jaccard, fold, jaccard, normalise, sketch
+from shared.domain.similarity import bigrams, estimated_jaccard, fold, jaccard, normalise, sketch
 
 CST = ZoneInfo("Asia/Shanghai")
 # Test keys: the production key is secret and changes which bigrams a sketch samples, so the

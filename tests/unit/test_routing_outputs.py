@@ -15,8 +15,8 @@ from services.routing.outputs import _NAMESPACE, Decided, Effects, derived_id, l
 from services.routing.router import petitioners_of
 from services.routing.rules import load_rule_set
 from services.routing.store import pack_signature, unpack_signature
-from shared.events import Envelope, decode, encode, envelope_for
-from shared.schemas import STEP_TYPES, CaseAssigned, CaseRegistered, CaseTransferDecided
+from shared.domain.schemas import STEP_TYPES, CaseAssigned, CaseRegistered, CaseTransferDecided
+from shared.platform.events import Envelope, decode, encode, envelope_for
 
 RULES = load_rule_set(
     (Path(__file__).parents[2] / "deploy" / "config" / "routing-rules.yaml").read_text("utf-8"))

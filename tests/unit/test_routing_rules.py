@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.routing.rules import RuleError, RuleSet, RuleSetInvalid, load_rule_set
-from shared.vocab import Terms, Vocabulary, default_vocabulary
+from shared.domain.vocab import Terms, Vocabulary, default_vocabulary
 
 DEMO_FILE = Path(__file__).parents[2] / "deploy" / "config" / "routing-rules.yaml"
 

@@ -25,10 +25,10 @@ from services.statistics.facts import (
     diff,
     points,
 )
-from shared.calendar import WorkingCalendar
-from shared.events import Envelope, EventData, envelope_for
-from shared.limits import CountingMode
-from shared.schemas import (
+from shared.domain.calendar import WorkingCalendar
+from shared.domain.event_types import EventData
+from shared.domain.limits import CountingMode
+from shared.domain.schemas import (
     STEP_TYPES,
     CaseAssigned,
     CaseLinked,
@@ -36,7 +36,8 @@ from shared.schemas import (
     DeadlineOverdue,
     DeadlineWarning,
 )
-from shared.vocab import default_vocabulary
+from shared.domain.vocab import default_vocabulary
+from shared.platform.events import Envelope, envelope_for
 
 CAL = WorkingCalendar()
 MODE = CountingMode.calendar_roll_forward

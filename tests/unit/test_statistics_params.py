@@ -14,7 +14,7 @@ from services.statistics.params import (
     parse_stats,
 )
 from services.statistics.queries import Filters, StatsQuery, split_period
-from shared.vocab import default_vocabulary
+from shared.domain.vocab import default_vocabulary
 
 VOCAB = default_vocabulary()
 NOW = datetime(2025, 5, 20, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai

@@ -1,5 +1,5 @@
-"""Alembic environment: shared by every service (see shared.migrations)."""
+"""Alembic environment: shared by every service (see shared.platform.migrations)."""
 
-from shared.migrations import run_env
+from shared.platform.migrations import run_env
 
 run_env()

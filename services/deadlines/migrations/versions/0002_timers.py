@@ -5,7 +5,7 @@ Revises: 0001
 """
 
 from services.deadlines.schema import DDL, DROP
-from shared.migrations import run_sql
+from shared.platform.migrations import run_sql
 
 revision = "0002"
 down_revision = "0001"

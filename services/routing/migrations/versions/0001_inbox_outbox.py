@@ -4,9 +4,9 @@ Revision ID: 0001
 Revises:
 """
 
-from shared.inbox import INBOX_DDL
-from shared.migrations import run_sql
-from shared.outbox import OUTBOX_DDL
+from shared.platform.inbox import INBOX_DDL
+from shared.platform.migrations import run_sql
+from shared.platform.outbox import OUTBOX_DDL
 
 revision = "0001"
 down_revision = None

@@ -5,7 +5,7 @@ Revision ID: 0002
 Revises: 0001
 """
 
-from shared.migrations import run_sql
+from shared.platform.migrations import run_sql
 
 revision = "0002"
 down_revision = "0001"

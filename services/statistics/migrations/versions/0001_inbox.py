@@ -4,8 +4,8 @@ Revision ID: 0001
 Revises:
 """
 
-from shared.inbox import INBOX_DDL
-from shared.migrations import run_sql
+from shared.platform.inbox import INBOX_DDL
+from shared.platform.migrations import run_sql
 
 revision = "0001"
 down_revision = None

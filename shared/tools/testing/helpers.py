@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from shared.events import Envelope, PoisonMessage, decode
+from shared.platform.events import Envelope, PoisonMessage, UnknownEvent, decode
 
 T = TypeVar("T")
 
@@ -93,7 +93,7 @@ async def read_topic(bootstrap: str, topic: str, *, since: dict[int, int] | None
 def _decode_or_none(value: bytes | None) -> Envelope | None:
     try:
         return decode(value)
-    except PoisonMessage:
+    except (PoisonMessage, UnknownEvent):
         return None
 
 

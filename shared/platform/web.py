@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from shared.auth import Principal, TokenBook
-from shared.metrics import HTTP_LATENCY, render
+from shared.platform.auth import Principal, TokenBook
+from shared.platform.metrics import HTTP_LATENCY, render
 
 MAX_BODY_BYTES = 1024 * 1024
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]

@@ -6,7 +6,7 @@ from functools import cache
 
 import yaml
 
-from shared.settings import REPO_ROOT
+from shared.platform.settings import REPO_ROOT
 
 ADMIN = "dev-admin-token-0000000000000001"
 STAFF = "dev-staff-token-0000000000000001"

@@ -11,10 +11,10 @@ import time
 import urllib.request
 from collections.abc import Callable
 
-from shared import migrations
-from shared.stack import kafka, postgres, prometheus
-from shared.stack.layout import SERVICE_PORTS, SERVICES, Layout
-from shared.stack.processes import read_pid, spawn, terminate
+from shared.platform import migrations
+from shared.tools.stack import kafka, postgres, prometheus
+from shared.tools.stack.layout import SERVICES, Layout
+from shared.tools.stack.processes import read_pid, spawn, terminate
 
 Say = Callable[[str], None]
 
@@ -50,7 +50,7 @@ def service_env(layout: Layout, service: str, secrets_: dict[str, str]) -> dict[
         "XF_DATABASE_URL": postgres.service_dsn(
             layout, service, secrets_[f"XF_PG_PASSWORD_{service.upper()}"]),
         "XF_KAFKA_BOOTSTRAP": layout.bootstrap,
-        "XF_HTTP_PORT": str(SERVICE_PORTS[service]),
+        "XF_HTTP_PORT": str(layout.service_port(service)),
         "XF_HTTP_HOST": "127.0.0.1",
         "XF_TOKENS_FILE": str(layout.root / "deploy" / "local" / "tokens.yaml"),
         "PYTHONUNBUFFERED": "1",
@@ -108,7 +108,7 @@ def start_service(layout: Layout, service: str, secrets_: dict[str, str], say: S
     spawn([sys.executable, "-m", f"services.{service}"], pid_file=pid_file,
           log_file=layout.log_file(service), env=service_env(layout, service, secrets_),
           cwd=layout.root)
-    say(f"started {service} on :{SERVICE_PORTS[service]}")
+    say(f"started {service} on :{layout.service_port(service)}")
     return True
 
 
@@ -128,7 +128,7 @@ def wait_services_ready(layout: Layout, timeout: float = 120.0) -> None:
             if read_pid(layout.pid_file(service)) is None:
                 raise kafka.StackError(
                     f"{service} exited during start-up; see {layout.log_file(service)}")
-            if service_ready(SERVICE_PORTS[service]):
+            if service_ready(layout.service_port(service)):
                 pending.discard(service)
         time.sleep(0.3)
     if pending:
@@ -159,8 +159,8 @@ def status(layout: Layout) -> dict[str, str]:
         if pid is None:
             rows[service] = "stopped"
         else:
-            ready = "ready" if service_ready(SERVICE_PORTS[service]) else "not ready"
-            rows[service] = f"running (pid {pid}) on :{SERVICE_PORTS[service]}, {ready}"
+            ready = "ready" if service_ready(layout.service_port(service)) else "not ready"
+            rows[service] = f"running (pid {pid}) on :{layout.service_port(service)}, {ready}"
     pid = read_pid(layout.pid_file("prometheus"))
     rows["prometheus"] = (f"running (pid {pid}) on {layout.prometheus_addr}" if pid
                           else "stopped")

@@ -14,9 +14,9 @@ import uuid
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from shared.stack.layout import Layout
-from shared.stack.processes import read_pid, spawn, terminate
-from shared.topics import ALL_TOPICS
+from shared.platform.topics import ALL_TOPICS
+from shared.tools.stack.layout import Layout
+from shared.tools.stack.processes import read_pid, spawn, terminate
 
 # Sized for a 2-core, 24 GiB machine that also runs PostgreSQL and four services.
 BROKER_HEAP = os.environ.get("XF_STACK_KAFKA_HEAP", "-Xms512m -Xmx1g")

@@ -45,7 +45,7 @@ async def claim(
 
 def recording_handler(pool: asyncpg.Pool):  # type: ignore[no-untyped-def]
     """A handler that only records what it consumed: the skeleton of a consumer."""
-    from shared.consumer import Delivered
+    from shared.platform.consumer import Delivered
 
     async def handle(batch: Sequence[Delivered]) -> None:
         async with pool.acquire() as conn, conn.transaction():

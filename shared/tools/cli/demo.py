@@ -8,8 +8,8 @@ import uuid
 
 import typer
 
-from shared.cli.http import ApiError, call
-from shared.testing.tokens import STAFF, channel_token
+from shared.tools.cli.http import ApiError, call
+from shared.tools.testing.tokens import STAFF, channel_token
 
 DEMO = [
     ("letter", "jizhou", "fees", "学校收取资料费", "某小学以资料费名义每生收取200元。"),

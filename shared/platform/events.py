@@ -3,37 +3,38 @@
 Every message on every topic is one envelope. ``dataschema`` carries the event's schema
 version (``urn:xinfang:<type>:<version>``); the payload is validated against the typed model
 registered for that (type, version) at the edge, so a handler only ever sees typed data.
-Schema changes are additive; a breaking change is a new version with an upcaster.
+Schema changes are additive (a reader ignores fields it does not know); a breaking change is a
+new version, which a reader without its model skips (``UnknownEvent``).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
+
+from shared.domain.event_types import EventData, model_for, type_and_version
 
 CONTENT_TYPE = "application/cloudevents+json"
 SPEC_VERSION = "1.0"
 
-M = TypeVar("M", bound=BaseModel)
-
-
 class PoisonMessage(Exception):
-    """A message that can never be processed as it is: undecodable or of an unknown schema.
-
-    It goes to the dead-letter topic; retrying would fail the same way forever.
-    """
+    """A message that can never be processed as it is: not an envelope, or a payload that does
+    not fit the model registered for its (type, version). Retrying would fail the same way."""
 
 
-class EventData(BaseModel):
-    """Base of every event payload: strict about unknown fields on our side of the wire."""
+class UnknownEvent(Exception):
+    """A well-formed envelope of a type or version this reader has no model for: written by a
+    newer producer (a rolling upgrade) or of no interest here. Skipped and counted, never
+    dead-lettered."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    def __init__(self, event_type: str, version: int) -> None:
+        super().__init__(f"no model for {event_type} v{version}")
+        self.event_type = event_type
+        self.version = version
 
 
 @dataclass(frozen=True)
@@ -55,28 +56,6 @@ def schema_urn(event_type: str, version: int) -> str:
     return f"urn:xinfang:{event_type}:{version}"
 
 
-_REGISTRY: dict[tuple[str, int], type[EventData]] = {}
-_UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
-_LATEST: dict[type[EventData], tuple[str, int]] = {}
-
-
-def register(event_type: str, version: int) -> Callable[[type[M]], type[M]]:
-    """Class decorator: the payload model of ``event_type`` at ``version``."""
-
-    def wrap(model: type[M]) -> type[M]:
-        assert issubclass(model, EventData)
-        _REGISTRY[(event_type, version)] = model
-        _LATEST[model] = (event_type, version)
-        return model
-
-    return wrap
-
-
-def type_of(model: type[EventData]) -> str:
-    """The event type ``model`` is registered under (its latest version's)."""
-    return _LATEST[model][0]
-
-
 def new_event_id() -> str:
     return str(uuid.uuid4())
 
@@ -84,7 +63,7 @@ def new_event_id() -> str:
 def envelope_for(
     data: EventData, *, subject: str, source: str, time: datetime, event_id: str | None = None
 ) -> Envelope:
-    event_type, version = _LATEST[type(data)]
+    event_type, version = type_and_version(type(data))
     return Envelope(
         id=event_id or new_event_id(),
         source=source,
@@ -113,7 +92,11 @@ def encode(envelope: Envelope) -> bytes:
 
 
 def decode(raw: bytes | None) -> Envelope:
-    """Parse and validate one message value; raise PoisonMessage when it can never be used."""
+    """Parse and validate one message value.
+
+    Raises PoisonMessage when it can never be used, UnknownEvent when it is a valid envelope of
+    a (type, version) this reader has no model for.
+    """
     if not raw:
         raise PoisonMessage("empty message value")
     try:
@@ -136,12 +119,9 @@ def decode(raw: bytes | None) -> Envelope:
     data = doc.get("data")
     if not isinstance(data, dict):
         raise PoisonMessage("data is not a JSON object")
-    while (event_type, version) in _UPCASTERS:
-        data = _UPCASTERS[(event_type, version)](data)
-        version += 1
-    model = _REGISTRY.get((event_type, version))
+    model = model_for(event_type, version)
     if model is None:
-        raise PoisonMessage(f"unknown event schema {event_type} v{version}")
+        raise UnknownEvent(event_type, version)
     try:
         payload = model.model_validate(data)
     except ValidationError as exc:

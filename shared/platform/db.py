@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from shared.logging import get_logger
+from shared.platform.logging import get_logger
 
 log = get_logger(__name__)
 

@@ -22,10 +22,10 @@ import faust
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter, Histogram
 
-import shared.schemas  # noqa: F401  (registers every payload model with the codec)
-from shared.db import is_transient
-from shared.events import Envelope, PoisonMessage, decode
-from shared.logging import get_logger
+import shared.domain.schemas  # noqa: F401  (registers every payload model with the codec)
+from shared.platform.db import is_transient
+from shared.platform.events import Envelope, PoisonMessage, UnknownEvent, decode
+from shared.platform.logging import get_logger
 
 log = get_logger(__name__)
 
@@ -34,6 +34,9 @@ DEAD_LETTERS = Counter("xinfang_dead_letters_total", "Messages sent to the dead-
                        ["topic", "reason"])
 RETRIES = Counter("xinfang_consumer_retries_total",
                   "Batches retried after a transient failure")
+IGNORED = Counter("xinfang_events_ignored_total",
+                  "Events skipped: a type or version this consumer has no model for",
+                  ["type", "version"])
 BATCH_SECONDS = Histogram("xinfang_consumer_batch_seconds", "Time to apply one batch")
 
 
@@ -132,6 +135,9 @@ class BatchProcessor:
                     topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key,
                     value=msg.value, error=str(exc), reason="undecodable",
                 )
+                continue
+            except UnknownEvent as exc:
+                IGNORED.labels(exc.event_type, str(exc.version)).inc()
                 continue
             CONSUMED.labels(msg.topic, envelope.type).inc()
             good.append((Delivered(envelope, msg.topic, msg.partition, msg.offset), msg.value))

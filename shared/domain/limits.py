@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shared.calendar import WorkingCalendar
+from shared.domain.calendar import WorkingCalendar
 
 __all__ = [
     "LIMITS",

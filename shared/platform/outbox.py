@@ -20,8 +20,8 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter, Gauge
 
-from shared.events import Envelope, encode, kafka_headers
-from shared.logging import get_logger
+from shared.platform.events import Envelope, encode, kafka_headers
+from shared.platform.logging import get_logger
 
 log = get_logger(__name__)
 

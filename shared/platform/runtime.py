@@ -19,12 +19,12 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from shared.auth import TokenBook
-from shared.clock import Clock
-from shared.db import create_pool, database_ready
-from shared.logging import get_logger, logging_config
-from shared.settings import ServiceSettings
-from shared.web import create_web_app
+from shared.platform.auth import TokenBook
+from shared.platform.clock import Clock
+from shared.platform.db import create_pool, database_ready
+from shared.platform.logging import get_logger, logging_config
+from shared.platform.settings import ServiceSettings
+from shared.platform.web import create_web_app
 
 log = get_logger(__name__)
 
@@ -50,7 +50,7 @@ def new_faust_app(settings: ServiceSettings) -> faust.App:
         broker=f"kafka://{settings.kafka_bootstrap}",
         autodiscover=False,
         web_enabled=False,  # our own aiohttp server serves the API; no /table exposure
-        topic_allow_declare=False,  # topics are declared once, in shared.topics
+        topic_allow_declare=False,  # topics are declared once, in shared.platform.topics
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,

@@ -8,19 +8,34 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.settings import REPO_ROOT
+from shared.platform.settings import REPO_ROOT
 
 SERVICES = ("intake", "routing", "deadlines", "statistics")
+# The services' default ports (SPEC §6); a stack started with XF_STACK_PORT_OFFSET=N moves every
+# port of the stack by N, so two checkouts can run their stacks side by side.
 SERVICE_PORTS = {"intake": 8081, "routing": 8082, "deadlines": 8083, "statistics": 8084}
+PORT_OFFSET = int(os.environ.get("XF_STACK_PORT_OFFSET", "0"))
+
+
+def _port(variable: str, default: int) -> int:
+    return int(os.environ.get(variable, str(default + PORT_OFFSET)))
 
 
 @dataclass(frozen=True)
 class Layout:
     root: Path = REPO_ROOT
-    kafka_port: int = int(os.environ.get("XF_STACK_KAFKA_PORT", "9092"))
-    controller_port: int = int(os.environ.get("XF_STACK_CONTROLLER_PORT", "9093"))
-    pg_port: int = int(os.environ.get("XF_STACK_PG_PORT", "5433"))
-    prometheus_port: int = int(os.environ.get("XF_STACK_PROMETHEUS_PORT", "9090"))
+    kafka_port: int = _port("XF_STACK_KAFKA_PORT", 9092)
+    controller_port: int = _port("XF_STACK_CONTROLLER_PORT", 9093)
+    pg_port: int = _port("XF_STACK_PG_PORT", 5433)
+    prometheus_port: int = _port("XF_STACK_PROMETHEUS_PORT", 9090)
+    port_offset: int = PORT_OFFSET
+
+    def service_port(self, service: str) -> int:
+        return SERVICE_PORTS[service] + self.port_offset
+
+    def extra_port(self, port: int) -> int:
+        """A port for a test's or benchmark's extra instance, moved with the stack."""
+        return port + self.port_offset
 
     @property
     def cache(self) -> Path:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import asyncpg
 
-from shared.stack.kafka import StackError
-from shared.stack.layout import SERVICES, Layout
-from shared.stack.processes import apt_install
+from shared.tools.stack.kafka import StackError
+from shared.tools.stack.layout import SERVICES, Layout
+from shared.tools.stack.processes import apt_install
 
 SUPERUSER = "postgres"
 

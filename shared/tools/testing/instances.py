@@ -16,9 +16,9 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 
-from shared.stack import control
-from shared.stack.layout import Layout
-from shared.testing.helpers import eventually
+from shared.tools.stack import control
+from shared.tools.stack.layout import Layout
+from shared.tools.testing.helpers import eventually
 
 
 class ServiceProcess:

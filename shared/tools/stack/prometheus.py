@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from shared.stack.kafka import StackError
-from shared.stack.layout import SERVICE_PORTS, Layout
-from shared.stack.processes import apt_install, read_pid, spawn, terminate
+from shared.tools.stack.kafka import StackError
+from shared.tools.stack.layout import Layout
+from shared.tools.stack.processes import apt_install, read_pid, spawn, terminate
 
 DEPLOY = Path("deploy") / "prometheus"
 SCRAPE_INTERVAL = "2s"
@@ -48,7 +48,7 @@ def local_config(layout: Layout) -> dict[str, Any]:
     for job in config["scrape_configs"]:
         for group in job["static_configs"]:
             service = group["labels"]["service"]
-            group["targets"] = [f"127.0.0.1:{SERVICE_PORTS[service]}"]
+            group["targets"] = [f"127.0.0.1:{layout.service_port(service)}"]
     return config
 
 

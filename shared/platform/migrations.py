@@ -14,7 +14,7 @@ from sqlalchemy import pool as sa_pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
-SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
+SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
 
 
 def alembic_config(service: str, dsn: str) -> Config:

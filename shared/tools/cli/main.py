@@ -6,9 +6,9 @@ import subprocess
 
 import typer
 
-from shared.stack import control
-from shared.stack.kafka import StackError
-from shared.stack.layout import SERVICES, Layout
+from shared.tools.stack import control
+from shared.tools.stack.kafka import StackError
+from shared.tools.stack.layout import SERVICES, Layout
 
 app = typer.Typer(help="Xinfang petition pipeline: local stack and operations.",
                   no_args_is_help=True)
@@ -79,7 +79,7 @@ def migrate_cmd(
                                      help="the service's database (default: $XF_DATABASE_URL)"),
 ) -> None:
     """Apply a service's database migrations (idempotent). Used by containers at start."""
-    from shared import migrations
+    from shared.platform import migrations
 
     if service not in SERVICES:
         raise typer.BadParameter(f"unknown service {service!r}", param_hint="SERVICE")
@@ -92,10 +92,10 @@ def create_topics_cmd(
     bootstrap: str = typer.Option("127.0.0.1:9092", envvar="XF_KAFKA_BOOTSTRAP"),
     wait: float = typer.Option(90.0, help="seconds to wait for the broker"),
 ) -> None:
-    """Create every declared topic that is missing (shared.topics)."""
+    """Create every declared topic that is missing (shared.platform.topics)."""
     import asyncio
 
-    from shared.stack import kafka
+    from shared.tools.stack import kafka
 
     asyncio.run(kafka.wait_ready(bootstrap, wait))
     created = asyncio.run(kafka.create_topics(bootstrap))
@@ -111,7 +111,7 @@ def _register_subcommands() -> None:
     import importlib
     import importlib.util
 
-    from shared.cli import demo
+    from shared.tools.cli import demo
 
     app.command(name="demo")(demo.demo)
     for group, service in SERVICE_COMMANDS.items():

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from shared.events import EventData, register
+from shared.domain.event_types import EventData, register
 
 
 @register("case.registered", 1)

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 import faust
 
-from shared.auth import TokenBook, load_tokens
-from shared.clock import Clock, SystemClock
-from shared.consumer import BatchHandler, BatchProcessor, DeadLetters, attach_consumer
-from shared.logging import configure_logging
-from shared.runtime import (
+from shared.platform.auth import TokenBook, load_tokens
+from shared.platform.clock import Clock, SystemClock
+from shared.platform.consumer import BatchHandler, BatchProcessor, DeadLetters, attach_consumer
+from shared.platform.logging import configure_logging
+from shared.platform.runtime import (
     BackgroundTask,
     Infrastructure,
     ReadyCheck,
@@ -25,8 +25,8 @@ from shared.runtime import (
     new_faust_app,
     run_worker,
 )
-from shared.settings import ServiceSettings
-from shared.topics import DEAD_LETTERS, TopicSpec
+from shared.platform.settings import ServiceSettings
+from shared.platform.topics import DEAD_LETTERS, TopicSpec
 
 HandlerFactory = Callable[[Infrastructure], BatchHandler]
 
