@@ -20,6 +20,7 @@ from rich.table import Table
 
 from shared.domain.calendar import OverlayError, load_overlay
 from shared.tools.cli.http import ApiError, call
+from shared.tools.cli.local import local_url
 
 app = typer.Typer(help="Deadlines of cases, overdue timers and the working-day calendar.",
                   no_args_is_help=True)
@@ -27,7 +28,7 @@ calendar = typer.Typer(help="The operators' calendar overlay (years the library 
                        no_args_is_help=True)
 app.add_typer(calendar, name="calendar")
 console = Console()
-URL = typer.Option("http://127.0.0.1:8083", envvar="XF_DEADLINES_URL",
+URL = typer.Option(local_url("deadlines"), envvar="XF_DEADLINES_URL",
                    help="the deadlines service's base URL")
 TOKEN = typer.Option(..., envvar="XF_TOKEN", help="bearer token (see deploy/local/tokens.yaml)")
 

@@ -10,11 +10,12 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.tools.cli.http import ApiError, call
+from shared.tools.cli.local import local_url
 
 app = typer.Typer(help="Register, show and act on cases through the intake API.",
                   no_args_is_help=True)
 console = Console()
-URL = typer.Option("http://127.0.0.1:8081", envvar="XF_INTAKE_URL", help="intake's base URL")
+URL = typer.Option(local_url("intake"), envvar="XF_INTAKE_URL", help="intake's base URL")
 TOKEN = typer.Option(..., envvar="XF_TOKEN", help="bearer token (see deploy/local/tokens.yaml)")
 
 

@@ -12,13 +12,14 @@ from typing import Any
 import typer
 
 from services.routing.rules import RuleSet, RuleSetInvalid, load_rule_set
+from shared.tools.cli.local import local_url
 
 app = typer.Typer(help="Routing: rules and assignments.", no_args_is_help=True)
 rules_app = typer.Typer(help="The routing rule set (versioned configuration).",
                         no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 
-URL = typer.Option("http://127.0.0.1:8082", "--url", envvar="XF_ROUTING_URL",
+URL = typer.Option(local_url("routing"), "--url", envvar="XF_ROUTING_URL",
                    help="the routing service")
 TOKEN = typer.Option(..., "--token", envvar="XF_TOKEN", help="a bearer token")
 

@@ -22,11 +22,12 @@ from typing import Any
 import typer
 
 from services.statistics.report import BREAKDOWN_HEADINGS, SUMMARY_HEADINGS
+from shared.tools.cli.local import local_url
 
 app = typer.Typer(help="Statistics: figures, quarterly reports, rebuilding the projection.",
                   no_args_is_help=True)
 
-URL = typer.Option("http://127.0.0.1:8084", "--url", envvar="XF_STATS_URL",
+URL = typer.Option(local_url("statistics"), "--url", envvar="XF_STATS_URL",
                    help="the statistics service")
 TOKEN = typer.Option(..., "--token", envvar="XF_TOKEN", help="a staff or admin bearer token")
 FROM = typer.Option(None, "--from", help="first day received, YYYY-MM-DD")

@@ -9,6 +9,7 @@ import uuid
 import typer
 
 from shared.tools.cli.http import ApiError, call
+from shared.tools.cli.local import local_url
 from shared.tools.testing.tokens import STAFF, channel_token
 
 DEMO = [
@@ -30,7 +31,7 @@ DEMO = [
 
 
 def demo(count: int = typer.Option(len(DEMO), help="How many demo cases to submit."),
-         url: str = typer.Option("http://127.0.0.1:8081", envvar="XF_INTAKE_URL")) -> None:
+         url: str = typer.Option(local_url("intake"), envvar="XF_INTAKE_URL")) -> None:
     """Submit demo cases through the intake API and show where routing sent them."""
     run = uuid.uuid4().hex[:6]
     created = []

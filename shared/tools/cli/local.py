@@ -9,3 +9,10 @@ def local_dsn(service: str) -> str:
     from shared.tools.stack.layout import Layout
 
     return control.dsns(Layout())[service]
+
+
+def local_url(service: str) -> str:
+    """The base URL of ``service`` on the local stack (moved by XF_STACK_PORT_OFFSET)."""
+    from shared.tools.stack.layout import Layout
+
+    return f"http://127.0.0.1:{Layout().service_port(service)}"
