@@ -116,7 +116,7 @@ class ImportApi:
         await self._pool.execute(
             "INSERT INTO imports (import_id, format, status, submitted_by, principal) "
             "VALUES ($1, $2, 'queued', $3, $4::jsonb)",
-            uuid.UUID(import_id), fmt, who.actor, orjson.dumps(_principal_doc(who)).decode(),
+            uuid.UUID(import_id), fmt, who.actor, orjson.dumps(who.to_doc()).decode(),
         )
         self.start(import_id, fmt, who)
         return json_response({"import_id": import_id}, status=202)
@@ -133,7 +133,7 @@ class ImportApi:
             "('queued', 'running')")
         for r in rows:
             doc = orjson.loads(r["principal"])
-            self.start(str(r["import_id"]), r["format"], Principal(**doc))
+            self.start(str(r["import_id"]), r["format"], Principal.from_doc(doc))
 
     async def progress(self, request: web.Request) -> web.Response:
         who = principal(request)
@@ -231,8 +231,3 @@ class ImportApi:
 async def _chunks(request: web.Request) -> AsyncIterator[bytes]:
     async for chunk in request.content.iter_chunked(256 * 1024):
         yield chunk
-
-
-def _principal_doc(who: Principal) -> dict[str, Any]:
-    return {"role": who.role, "channel": who.channel, "unit": who.unit, "name": who.name}
-

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import faust
 
-from shared.platform.auth import TokenBook, load_tokens
+from shared.platform.access import credentials
+from shared.platform.auth import TokenBook
 from shared.platform.clock import Clock, SystemClock
 from shared.platform.consumer import BatchHandler, BatchProcessor, DeadLetters, attach_consumer
 from shared.platform.logging import configure_logging
@@ -72,6 +73,7 @@ def compose(spec: ServiceSpec, settings: ServiceSettings, *, clock: Clock,
 
 def main(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None = None) -> None:
     configure_logging(spec.name, settings.log_level)
-    app, runtime = compose(spec, settings, clock=clock or SystemClock(),
-                           tokens=load_tokens(settings.tokens_file))
+    clock = clock or SystemClock()
+    # Refuses development secrets outside the local stack, before anything connects.
+    app, runtime = compose(spec, settings, clock=clock, tokens=credentials(settings, clock))
     run_worker(app, runtime)

@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.platform.issuers import TrustedIssuer
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -31,6 +33,12 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8080
     log_level: str = "INFO"
     tokens_file: Path = REPO_ROOT / "deploy" / "local" / "tokens.yaml"
+    # ``local`` only on a developer's stack: anywhere else development secrets are refused at
+    # start-up (shared.platform.secrets_guard). The safe default is "not local".
+    env: str = "production"
+    # Identity providers whose persons' access tokens this service accepts (JSON list of
+    # ``{"issuer", "jwks_url", "audience"}``): the console, or a bureau's own provider.
+    trusted_issuers: list[TrustedIssuer] = Field(default_factory=list)
     # Dead letters allowed per minute before the consumer stops instead (a bad deploy must
     # not drain a topic into the dead-letter topic).
     dead_letter_cap_per_minute: int = 100

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from shared.platform.settings import REPO_ROOT
 
-SERVICES = ("intake", "routing", "deadlines", "statistics")
+SERVICES = ("console", "intake", "routing", "deadlines", "statistics")
 # The services' default ports (SPEC §6); a stack started with XF_STACK_PORT_OFFSET=N moves every
 # port of the stack by N, so two checkouts can run their stacks side by side.
-SERVICE_PORTS = {"intake": 8081, "routing": 8082, "deadlines": 8083, "statistics": 8084}
+SERVICE_PORTS = {"console": 8080, "intake": 8081, "routing": 8082, "deadlines": 8083,
+                 "statistics": 8084}
 PORT_OFFSET = int(os.environ.get("XF_STACK_PORT_OFFSET", "0"))
 
 
@@ -32,6 +33,11 @@ class Layout:
 
     def service_port(self, service: str) -> int:
         return SERVICE_PORTS[service] + self.port_offset
+
+    @property
+    def console_url(self) -> str:
+        """The console's base URL: also the ``iss`` of the local stack's access tokens."""
+        return f"http://127.0.0.1:{self.service_port('console')}"
 
     def extra_port(self, port: int) -> int:
         """A port for a test's or benchmark's extra instance, moved with the stack."""
