@@ -86,7 +86,7 @@ def validate_account(body: Any, vocab: Vocabulary) -> NewAccount:
         if not isinstance(unit, str) or not UNIT.match(unit):
             errors.append(FieldError("unit", f"a {role} needs the code of their unit "
                                      "(e.g. jizhou_bureau)"))
-    elif unit is not None:
+    elif unit is not None and role in PERSON_ROLES:
         errors.append(FieldError("unit", "only a handler or a unit head belongs to a unit"))
     channels = body.get("channels")
     resolved: list[str] = []

@@ -151,9 +151,10 @@ def parse_tokens(doc: object) -> MachineTokens:
             if not isinstance(digest, str) or len(digest) != 64:
                 raise TokensInvalid(f"{where}: 'sha256' must be the token's 64-hex-digit digest")
             try:
-                entries.append((bytes.fromhex(digest), _machine(spec, where)))
+                raw_digest = bytes.fromhex(digest)
             except ValueError as exc:
                 raise TokensInvalid(f"{where}: 'sha256' is not hexadecimal") from exc
+            entries.append((raw_digest, _machine(spec, where)))
         return MachineTokens(tuple(entries))
     if not isinstance(raw, dict):
         raise TokensInvalid("'tokens' must be a list of hashed entries or a mapping")
