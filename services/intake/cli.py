@@ -11,12 +11,12 @@ from rich.table import Table
 
 from shared.tools.cli.http import ApiError, call
 from shared.tools.cli.local import local_url
+from shared.tools.cli.session import TOKEN
 
 app = typer.Typer(help="Register, show and act on cases through the intake API.",
                   no_args_is_help=True)
 console = Console()
 URL = typer.Option(local_url("intake"), envvar="XF_INTAKE_URL", help="intake's base URL")
-TOKEN = typer.Option(..., envvar="XF_TOKEN", help="bearer token (see deploy/local/tokens.yaml)")
 
 
 def _fail(exc: ApiError) -> typer.Exit:

@@ -102,9 +102,36 @@ def create_topics_cmd(
     typer.echo(f"created: {', '.join(created) or 'nothing (all present)'}")
 
 
+tokens = typer.Typer(help="Machine tokens of integrations.", no_args_is_help=True)
+app.add_typer(tokens, name="tokens")
+
+
+@tokens.command("hash")
+def tokens_hash(client: str = typer.Option(..., help="the integration's name (the actor)"),
+                role: str = typer.Option(..., help="channel, unit, staff or admin"),
+                channel: str = typer.Option(None), unit: str = typer.Option(None)) -> None:
+    """Print a tokens-file entry for a token read from standard input: only its SHA-256 goes
+    into the file. With no input, a new random token is made and printed once."""
+    import secrets
+    import sys
+
+    import yaml
+
+    from shared.platform.auth import token_digest
+
+    token = "" if sys.stdin.isatty() else sys.stdin.readline().strip()
+    if not token:
+        token = secrets.token_urlsafe(32)
+        typer.echo(f"# new token (give it to {client}; it is not stored anywhere): {token}",
+                   err=True)
+    entry = {"sha256": token_digest(token), "client": client, "role": role,
+             **({"channel": channel} if channel else {}), **({"unit": unit} if unit else {})}
+    typer.echo(yaml.safe_dump([entry], allow_unicode=True, sort_keys=False).rstrip())
+
+
 # Command groups that live with their service: ``services/<svc>/cli.py`` exposing ``app``.
-SERVICE_COMMANDS = {"case": "intake", "routing": "routing", "deadlines": "deadlines",
-                    "stats": "statistics"}
+SERVICE_COMMANDS = {"users": "console", "case": "intake", "routing": "routing",
+                    "deadlines": "deadlines", "stats": "statistics"}
 
 
 def _register_subcommands() -> None:
@@ -114,6 +141,7 @@ def _register_subcommands() -> None:
     from shared.tools.cli import demo
 
     app.command(name="demo")(demo.demo)
+    app.command(name="login")(importlib.import_module("services.console.cli").login)
     for group, service in SERVICE_COMMANDS.items():
         module_name = f"services.{service}.cli"
         if importlib.util.find_spec(module_name) is not None:
