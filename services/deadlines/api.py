@@ -192,7 +192,7 @@ class DeadlinesApi:
     async def _apply(self, year: int, days: Any, who: Principal) -> web.Response:
         async with self._pool.acquire() as conn, conn.transaction():
             applied = await calendars.apply_year(
-                conn, year, days, source="api", actor=who.name or who.role,
+                conn, year, days, source="api", actor=who.as_actor().signature,
                 policy=self._policy, clock=self._clock, topic=self._topic)
         metrics.RESCHEDULED.labels("calendar").inc(len(applied.moves))
         return json_response({

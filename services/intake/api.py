@@ -48,7 +48,7 @@ class CaseApi:
             return field_errors([e.as_dict() for e in exc.errors])
         if not who.may_submit_on(case.channel):
             raise error(403, f"this token may not submit cases on channel {case.channel!r}")
-        outcome = await self._registrar.submit(case, actor=who.actor)
+        outcome = await self._registrar.submit(case, actor=who.as_actor())
         CASES_RECEIVED.labels(case.channel,
                               "accepted" if outcome.created else "duplicate_request").inc()
         log.info("case_submitted", case_id=outcome.body["case_id"], channel=case.channel,
@@ -61,16 +61,20 @@ class CaseApi:
             row = await store.get_case(conn, request.match_info["case_id"])
             if row is None:
                 raise error(404, "no such case")
-            if not who.is_staff and not (who.role == "unit"
-                                         and who.may_act_for(row["assigned_unit"])):
-                raise error(403, "only staff, admin or the assigned unit may read this case")
             steps = await store.timeline(conn, row["case_id"])
+            # A clerk reads the cases they registered (without the petitioner's identity).
+            registered_it = who.role == "clerk" and bool(steps) and (
+                steps[0]["actor_id"] == who.actor_id)
+            if not (who.is_staff or registered_it or (
+                    who.role == "unit" and who.may_act_for(row["assigned_unit"]))):
+                raise error(403, "only staff, admin, the assigned unit or the clerk who "
+                            "registered it may read this case")
             record = self.render_case(row, steps, internal=True)
             if who.is_staff:
                 async with conn.transaction():
                     record["petitioner"] = self._personal_data(row, record["petitioner"])
                     await store.audit_personal_data_read(
-                        conn, row["case_id"], who.name or who.actor, who.role,
+                        conn, row["case_id"], who.as_actor(), who.person_role or who.role,
                         [f for f in PERSONAL_FIELDS if row[ENC_COLUMN[f]]],
                     )
                 PERSONAL_DATA_READS.labels(who.role).inc()
@@ -131,6 +135,10 @@ def render_step(step: asyncpg.Record, *, internal: bool) -> dict[str, Any]:
         "at": iso(step["at"]), "actor": step["actor"], "note": step["public_note"],
     }
     if internal:
+        # Who did it: the person's account and name, or the machine client (staff only; the
+        # public tracking page shows the unit alone).
+        out["actor_id"] = step["actor_id"]
+        out["actor_name"] = step["actor_name"]
         out["internal_note"] = step["internal_note"]
         out["details"] = store.details(step)
     return out

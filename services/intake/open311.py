@@ -98,7 +98,7 @@ class Open311Api:
             return open311_error(400, f"{_PARAM_OF.get(e.field, e.field)}: {e.message}{more}")
         if not who.may_submit_on(case.channel) and not who.is_staff:
             return open311_error(403, f"this api_key may not submit on channel {channel}")
-        outcome = await self._registrar.submit(case, actor=who.actor)
+        outcome = await self._registrar.submit(case, actor=who.as_actor())
         CASES_RECEIVED.labels(case.channel,
                               "accepted" if outcome.created else "duplicate_request").inc()
         return json_response([{

@@ -85,7 +85,8 @@ class RoutingApi:
             metrics.RULE_CHANGES.labels("refused").inc()
             return json_response({"errors": [{"line": line, "message": "not UTF-8"}]}, 422)
         try:
-            stored, changed = await self._rules.activate(self._pool, text, who.actor)
+            stored, changed = await self._rules.activate(self._pool, text,
+                                                         who.as_actor().signature)
         except RuleSetInvalid as exc:
             metrics.RULE_CHANGES.labels("refused").inc()
             return json_response(
@@ -135,7 +136,7 @@ class RoutingApi:
             async with self._pool.acquire() as conn, conn.transaction():
                 rules = await self._rules.active(conn)
                 decided = await self._router.reassign(
-                    conn, str(case_id), unit, note, who.actor, rules, new_event_id())
+                    conn, str(case_id), unit, note, who.as_actor(), rules, new_event_id())
                 await outbox.add(conn, self._topic, [decided.envelope()])
         except LookupError as exc:
             raise error(404, "routing has no such case") from exc
@@ -146,7 +147,7 @@ class RoutingApi:
         assert decided.decision.unit is not None
         metrics.ASSIGNMENTS.labels(decided.decision.unit, "reassign").inc()
         log.info("case_reassigned", case_id=str(case_id), unit=decided.decision.unit,
-                 version=decided.version, actor=who.actor)
+                 version=decided.version, actor=who.actor_id)
         return json_response(_decided(decided, rules), status=201)
 
 
@@ -204,5 +205,5 @@ def _decided(d: Decided, rules: RuleSet) -> dict[str, Any]:
         "transfer_to": x.transfer_out, "leader": leader, "key_case": x.key_case,
         "rule_id": x.rule_id, "rule_version": x.rule_version,
         "reasons": [*x.reasons, *(f"key:{r}" for r in x.key_reasons)], "cause": d.cause,
-        "note": d.note, "actor": d.actor, "event_id": d.event_id, "at": iso(d.at),
+        "note": d.note, "actor": d.recorded_actor, "event_id": d.event_id, "at": iso(d.at),
     }

@@ -91,6 +91,25 @@ class Principal:
         """The public face of an action: a unit, a channel, or a role — never a person."""
         return self.unit or self.channel or self.role
 
+    def as_actor(self) -> Actor:
+        return Actor(self.actor_id, self.name or self.actor, self.actor)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something, as records keep it: a stable id (``account:<id>`` for a person,
+    ``client:<name>`` for a machine, ``service:<name>`` for the pipeline itself), the name to
+    show, and the public face of the action (a unit, a channel or a role, never a person)."""
+
+    id: str
+    name: str
+    face: str
+
+    @property
+    def signature(self) -> str:
+        """One text for tables with a single actor column: ``王芳 <account:…>``."""
+        return f"{self.name} <{self.id}>"
+
 
 class TokensInvalid(ValueError):
     pass
