@@ -12,13 +12,13 @@ from shared.tools.stack.layout import SERVICES, Layout
 
 app = typer.Typer(help="Xinfang petition pipeline: local stack and operations.",
                   no_args_is_help=True)
-stack = typer.Typer(help="The local stack: Kafka, PostgreSQL and the four services.",
+stack = typer.Typer(help="The local stack: Kafka, PostgreSQL, the console and the four services.",
                     no_args_is_help=True)
 app.add_typer(stack, name="stack")
 
 
 @stack.command()
-def up(services: bool = typer.Option(True, help="Also start the four services.")) -> None:
+def up(services: bool = typer.Option(True, help="Also start the five services.")) -> None:
     """Bring everything up (idempotent: a second `up` reuses what is there)."""
     try:
         control.up(Layout(), services=services, say=typer.echo)

@@ -1,4 +1,4 @@
-"""Prometheus on the local stack: scrapes the four services and evaluates the alert rules.
+"""Prometheus on the local stack: scrapes the five services and evaluates the alert rules.
 
 The configuration is the compose stack's (``deploy/prometheus/prometheus.yml``) with the
 targets moved to loopback, the rules file by absolute path and a short scrape interval, so the
