@@ -15,6 +15,7 @@ from services.console.login import Granted, Throttle, sign_in
 from services.console.metrics import LOGINS
 from services.console.signing import Issuer
 from shared.domain.vocab import Vocabulary
+from shared.platform import audit
 from shared.platform.auth import Principal
 from shared.platform.clock import Clock
 from shared.platform.logging import get_logger
@@ -109,14 +110,24 @@ class ConsoleApi:
         except accounts.AccountInvalid as exc:
             return field_errors([e.as_dict() for e in exc.errors])
         password_hash = await _in_thread(accounts.hash_password, new.password)
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire() as conn, conn.transaction():
             row = await accounts.insert(conn, new, password_hash, who.actor_id)
+            if row is not None:
+                await self._audit(conn, request, who, "account.add", row)
         if row is None:
             return field_errors([{"field": "username",
                                   "message": f"username {new.username!r} is taken"}], 409)
         log.info("account_added", account_id=str(row["account_id"]), role=new.role,
                  by=who.actor_id)
         return json_response(accounts.render(row), status=201)
+
+    async def _audit(self, conn: asyncpg.Connection, request: web.Request, who: Principal,
+                     action: str, row: asyncpg.Record) -> None:
+        await audit.append(conn, audit.Entry(
+            who.as_actor(), action,
+            detail={"account_id": str(row["account_id"]), "username": row["username"],
+                    "role": row["role"], "unit": row["unit"]},
+            client_addr=audit.client_address(request.remote)), self._clock.now())
 
     async def disable(self, request: web.Request) -> web.Response:
         return await self._set_disabled(request, True)
@@ -126,9 +137,12 @@ class ConsoleApi:
 
     async def _set_disabled(self, request: web.Request, disabled: bool) -> web.Response:
         who = require_admin(request)
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire() as conn, conn.transaction():
             row = await accounts.set_disabled(conn, request.match_info["username"], disabled,
                                               who.actor_id)
+            if row is not None:
+                await self._audit(conn, request, who,
+                                  "account.disable" if disabled else "account.enable", row)
         if row is None:
             raise error(404, "no such account")
         log.info("account_disabled" if disabled else "account_enabled",
@@ -143,9 +157,11 @@ class ConsoleApi:
         if problems:
             return field_errors([e.as_dict() for e in problems])
         password_hash = await _in_thread(accounts.hash_password, str(password))
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire() as conn, conn.transaction():
             row = await accounts.set_password(conn, request.match_info["username"],
                                               password_hash, who.actor_id)
+            if row is not None:
+                await self._audit(conn, request, who, "account.reset_password", row)
         if row is None:
             raise error(404, "no such account")
         log.info("password_reset", account_id=str(row["account_id"]), by=who.actor_id)

@@ -13,6 +13,7 @@ from services.console.config import ConsoleSettings
 from services.console.login import Throttle
 from services.console.signing import Issuer, parse_signing_keys
 from shared.domain.vocab import default_vocabulary
+from shared.platform import audit
 from shared.platform.access import credentials
 from shared.platform.clock import SystemClock
 from shared.platform.logging import configure_logging
@@ -35,6 +36,7 @@ def build_spec(settings: ConsoleSettings) -> ServiceSpec:
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
         ConsoleApi(infra.pool, issuer, throttle, infra.clock, vocab).install(app)
+        audit.install(app, infra.pool)
 
     return ServiceSpec(name="console", routes=routes)
 

@@ -17,7 +17,7 @@ from services.deadlines.reconcile import Policy
 from services.deadlines.sweep import Sweep
 from shared.domain.calendar import load_overlay
 from shared.domain.vocab import default_vocabulary
-from shared.platform import outbox
+from shared.platform import audit, outbox
 from shared.platform.consumer import BatchHandler
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
@@ -43,6 +43,7 @@ def build_spec(settings: DeadlinesSettings) -> ServiceSpec:
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
         DeadlinesApi(infra.pool, infra.clock, vocab, policy, topic).install(app)
+        audit.install(app, infra.pool)
 
     async def relay(infra: Infrastructure) -> None:
         r = outbox.OutboxRelay(infra.pool, infra.producer)

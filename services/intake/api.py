@@ -14,12 +14,18 @@ from services.intake.registrar import Registrar
 from services.intake.registration import ENC_COLUMN, PERSONAL_FIELDS, Keys
 from services.intake.validation import SubmissionInvalid, validate_submission
 from shared.domain.vocab import Vocabulary
+from shared.platform import audit
+from shared.platform.auth import Principal
 from shared.platform.clock import Clock, iso
 from shared.platform.logging import get_logger
 from shared.platform.web import error, field_errors, json_response, principal, read_json
 
 log = get_logger(__name__)
 NOT_FOUND = "no case with this tracking number and query code"
+HANDLER_FIELDS = ("name", "phone", "address")
+MAX_PURPOSE = 500
+WITHHELD = ("withheld: add ?purpose=<why you need it> to read the petitioner's identity; "
+            "every such read is audited with its purpose")
 
 
 class CaseApi:
@@ -70,13 +76,24 @@ class CaseApi:
                 raise error(403, "only staff, admin, the assigned unit or the clerk who "
                             "registered it may read this case")
             record = self.render_case(row, steps, internal=True)
-            if who.is_staff:
+            fields = [f for f in identity_fields(who, row) if row[ENC_COLUMN[f]]]
+            purpose = request.query.get("purpose", "").strip()
+            if fields and not purpose:
+                record["petitioner"]["identity"] = WITHHELD
+            elif fields:
+                if len(purpose) > MAX_PURPOSE:
+                    return field_errors([{"field": "purpose",
+                                          "message": f"at most {MAX_PURPOSE} characters"}])
+                actor = who.as_actor()
                 async with conn.transaction():
-                    record["petitioner"] = self._personal_data(row, record["petitioner"])
+                    record["petitioner"] = self._personal_data(row, record["petitioner"],
+                                                               fields)
                     await store.audit_personal_data_read(
-                        conn, row["case_id"], who.as_actor(), who.person_role or who.role,
-                        [f for f in PERSONAL_FIELDS if row[ENC_COLUMN[f]]],
-                    )
+                        conn, row["case_id"], actor, who.person_role or who.role, fields)
+                    await audit.append(conn, audit.Entry(
+                        actor, "personal_data.read", str(row["case_id"]),
+                        {"fields": fields, "role": who.person_role or who.role}, purpose,
+                        audit.client_address(request.remote)), self._clock.now())
                 PERSONAL_DATA_READS.labels(who.role).inc()
         return json_response(record)
 
@@ -119,14 +136,26 @@ class CaseApi:
             "timeline": [render_step(s, internal=internal) for s in steps],
         }
 
-    def _personal_data(self, row: asyncpg.Record, base: dict[str, Any]) -> dict[str, Any]:
+    def _personal_data(self, row: asyncpg.Record, base: dict[str, Any],
+                       fields: list[str]) -> dict[str, Any]:
         case_id = str(row["case_id"])
         out = dict(base)
-        for f in PERSONAL_FIELDS:
+        for f in fields:
             blob = row[ENC_COLUMN[f]]
             out[f] = (self._keys.cipher.decrypt(bytes(blob), associated=associated(case_id, f))
                       if blob else None)
         return out
+
+
+def identity_fields(who: Principal, row: asyncpg.Record) -> tuple[str, ...]:
+    """What of the petitioner's identity ``who`` may read on this case: staff and admin all of
+    it; a handler or unit head of the assigned unit the name, phone and address (to verify the
+    facts and deliver the answer), never the resident ID; anyone else nothing."""
+    if who.is_staff:
+        return PERSONAL_FIELDS
+    if who.is_person and who.role == "unit" and who.may_act_for(row["assigned_unit"]):
+        return HANDLER_FIELDS
+    return ()
 
 
 def render_step(step: asyncpg.Record, *, internal: bool) -> dict[str, Any]:

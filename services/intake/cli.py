@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from typing import Any
 
 import typer
@@ -26,20 +27,25 @@ def _fail(exc: ApiError) -> typer.Exit:
 
 
 @app.command()
-def show(case_id: str, url: str = URL, token: str = TOKEN) -> None:
+def show(case_id: str, url: str = URL, token: str = TOKEN,
+         purpose: str = typer.Option(None, help="why you need the petitioner's identity "
+                                     "(audited); without it the identity is withheld")) -> None:
     """A case and its timeline."""
+    query = f"?{urllib.parse.urlencode({'purpose': purpose})}" if purpose else ""
     try:
-        _, record = call("GET", f"{url}/v1/cases/{case_id}", token=token)
+        _, record = call("GET", f"{url}/v1/cases/{case_id}{query}", token=token)
     except ApiError as exc:
         raise _fail(exc) from None
     console.print(f"[bold]{record['tracking_no']}[/bold]  {record['title']}  "
                   f"status: [cyan]{record['status']}[/cyan]  unit: {record['assigned_unit']}")
     console.print(f"{record['channel']['label']} · {record['jurisdiction']['label']} · "
                   f"{record['category']['label']} · received {record['received_at']}")
-    table = Table("#", "action", "status", "at", "actor", "note")
+    table = Table("#", "action", "status", "at", "by", "note")
     for step in record["timeline"]:
+        by = step.get("actor_name") or step["actor"]
         table.add_row(str(step["seq"]), step["action"], step["status"], step["at"],
-                      step["actor"], step.get("note") or step.get("internal_note") or "")
+                      f"{by} ({step['actor']})" if by != step["actor"] else by,
+                      step.get("note") or step.get("internal_note") or "")
     console.print(table)
 
 

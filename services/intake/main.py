@@ -18,7 +18,7 @@ from services.intake.registrar import Registrar
 from services.intake.registration import Keys
 from shared.domain.calendar import WorkingCalendar, load_overlay
 from shared.domain.vocab import default_vocabulary
-from shared.platform import outbox
+from shared.platform import audit, outbox
 from shared.platform.clock import Clock
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
@@ -52,6 +52,7 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
         importer.install(app)
         imports.append(importer)
         openapi.install(app, vocab)
+        audit.install(app, infra.pool)
         ActionApi(infra.pool, infra.clock, calendar, settings.counting_mode,
                   settings.topic_prefix).install(app)
 

@@ -13,7 +13,7 @@ from services.routing.handlers import case_events_handler
 from services.routing.router import Router
 from services.routing.ruleset_store import RuleStore
 from shared.domain.calendar import WorkingCalendar, load_overlay
-from shared.platform import outbox
+from shared.platform import audit, outbox
 from shared.platform.consumer import BatchHandler
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
@@ -42,7 +42,8 @@ def build_spec(settings: RoutingSettings) -> ServiceSpec:
         return case_events_handler(infra.pool, router(infra), rules, topic)
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
-        RoutingApi(infra.pool, rules, router(infra), topic).install(app)
+        RoutingApi(infra.pool, rules, router(infra), topic, infra.clock).install(app)
+        audit.install(app, infra.pool)
 
     async def relay(infra: Infrastructure) -> None:
         r = outbox.OutboxRelay(infra.pool, infra.producer)

@@ -11,7 +11,7 @@ import asyncpg
 
 from shared.tools.testing.helpers import eventually
 from shared.tools.testing.people import Person, person
-from shared.tools.testing.tokens import STAFF, bearer
+from shared.tools.testing.tokens import ADMIN, STAFF, bearer
 from tests.integration.intake_support import submission
 
 
@@ -96,6 +96,11 @@ async def test_a_reassignment_names_the_staff_member_in_routing_and_on_the_case(
             assert r.status == 201, decided
         account = f"account:{staff.account['account_id']}"
         assert decided["actor"] == f"周督办 <{account}>"
+        async with http.get(stack.url("routing", "/v1/audit"),
+                            params={"case_id": created["case_id"]}, headers=bearer(ADMIN)) as r:
+            (audited,) = (await r.json())["items"]
+        assert (audited["action"], audited["actor"]["id"], audited["detail"]["reason"]) == (
+            "assignment.reassign", account, "属地管理")
 
         async def reassigned() -> dict[str, dict[str, Any]] | None:
             steps = {s["action"]: s for s in (await _case(http, case_url, STAFF))["timeline"]}

@@ -102,6 +102,44 @@ def create_topics_cmd(
     typer.echo(f"created: {', '.join(created) or 'nothing (all present)'}")
 
 
+audit_app = typer.Typer(help="The tamper-evident audit of each service.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+AUDITED = ("console", "intake", "routing", "deadlines")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    service: list[str] = typer.Option(None, "--service", help=f"one of {AUDITED} (default all)"),
+    database_url: str = typer.Option(None, envvar="XF_AUDIT_DATABASE_URL",
+                                     help="check this database instead of the local stack's"),
+) -> None:
+    """Walk each audit chain: a changed, removed, inserted or reordered row is reported and the
+    command exits 1."""
+    import asyncio
+
+    import asyncpg
+
+    from shared.platform import audit
+
+    async def check(dsn: str) -> tuple[int, list[audit.Finding]]:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return await audit.verify(conn)
+        finally:
+            await conn.close()
+
+    targets = ({"database": database_url} if database_url else
+               {s: control.dsns(Layout())[s] for s in (service or AUDITED)})
+    broken = False
+    for name, dsn in targets.items():
+        checked, findings = asyncio.run(check(dsn))
+        for f in findings:
+            typer.secho(f"{name}: row {f.seq} {f.problem}", fg="red", err=True)
+        broken |= bool(findings)
+        typer.echo(f"{name}: {checked} rows, " + ("BROKEN" if findings else "chain intact"))
+    raise typer.Exit(1 if broken else 0)
+
+
 tokens = typer.Typer(help="Machine tokens of integrations.", no_args_is_help=True)
 app.add_typer(tokens, name="tokens")
 
