@@ -43,7 +43,7 @@ async def test_each_step_names_the_person_and_tracking_names_the_unit(stack) -> 
                              headers=handler.headers) as r:
             assert r.status == 200, await r.text()
         staff = await person(http, console, "staff", name="王信访")
-        record = await _case(http, case_url, staff)
+        record = await _case(http, f"{case_url}?purpose=核实", staff)
         # The clerk reads the case they registered, without the petitioner's identity; another
         # clerk may not.
         own = await _case(http, case_url, clerk)
