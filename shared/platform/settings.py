@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.platform.issuers import TrustedIssuer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+METRICS_PORT_SHIFT = 1000
 
 
 class ServiceSettings(BaseSettings):
@@ -31,6 +32,11 @@ class ServiceSettings(BaseSettings):
     db_pool_max: int = 10
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # /metrics has its own listener, off the API port (it tells closure rates and overdue
+    # counts by unit without a token): loopback by default, next to a local Prometheus; a
+    # container sets 0.0.0.0 and publishes nothing. The port defaults to the API port + 1000.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None
     log_level: str = "INFO"
     tokens_file: Path = REPO_ROOT / "deploy" / "local" / "tokens.yaml"
     # ``local`` only on a developer's stack: anywhere else development secrets are refused at
@@ -44,6 +50,10 @@ class ServiceSettings(BaseSettings):
     dead_letter_cap_per_minute: int = 100
     # Topic-name prefix; tests run a whole pipeline on their own topics by changing it.
     topic_prefix: str = "xinfang"
+
+    @property
+    def metrics_listen_port(self) -> int:
+        return self.metrics_port or self.http_port + METRICS_PORT_SHIFT
 
     @field_validator("log_level")
     @classmethod

@@ -127,11 +127,18 @@ def create_web_app(tokens: TokenBook, readiness: ReadinessCheck) -> web.Applicat
         ready = all(checks.values())
         return json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+def create_metrics_app() -> web.Application:
+    """``/metrics`` alone, for the listener that is not the API's."""
+
     async def metrics(_: web.Request) -> web.Response:
         body, content_type = render()
         return web.Response(body=body, headers={"Content-Type": content_type})
 
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
+    app = web.Application()
     app.router.add_get("/metrics", metrics)
     return app

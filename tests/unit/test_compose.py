@@ -21,7 +21,7 @@ import yaml
 from pydantic import AliasChoices, AliasPath
 from pydantic.fields import FieldInfo
 
-from shared.platform.settings import REPO_ROOT, ServiceSettings
+from shared.platform.settings import METRICS_PORT_SHIFT, REPO_ROOT, ServiceSettings
 from shared.tools.stack.layout import SERVICE_PORTS, SERVICES
 from shared.tools.stack.postgres import role_name
 
@@ -345,7 +345,7 @@ def test_prometheus_scrapes_exactly_the_four_services(compose: dict[str, Any]) -
     config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text(encoding="utf-8"))
     targets = [t for job in config["scrape_configs"]
                for group in job.get("static_configs", []) for t in group["targets"]]
-    expected = sorted(f"{svc}:{SERVICE_PORTS[svc]}" for svc in SERVICES)
+    expected = sorted(f"{svc}:{SERVICE_PORTS[svc] + METRICS_PORT_SHIFT}" for svc in SERVICES)
     assert sorted(targets) == expected
     assert all(job.get("metrics_path", "/metrics") == "/metrics"
                for job in config["scrape_configs"])

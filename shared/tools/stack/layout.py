@@ -8,7 +8,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.platform.settings import REPO_ROOT
+from shared.platform.settings import METRICS_PORT_SHIFT, REPO_ROOT
 
 SERVICES = ("console", "intake", "routing", "deadlines", "statistics")
 # The services' default ports (SPEC §6); a stack started with XF_STACK_PORT_OFFSET=N moves every
@@ -33,6 +33,10 @@ class Layout:
 
     def service_port(self, service: str) -> int:
         return SERVICE_PORTS[service] + self.port_offset
+
+    def metrics_port(self, service: str) -> int:
+        """Where ``service`` serves /metrics (loopback only; see ServiceSettings)."""
+        return self.service_port(service) + METRICS_PORT_SHIFT
 
     @property
     def console_url(self) -> str:

@@ -48,7 +48,7 @@ def local_config(layout: Layout) -> dict[str, Any]:
     for job in config["scrape_configs"]:
         for group in job["static_configs"]:
             service = group["labels"]["service"]
-            group["targets"] = [f"127.0.0.1:{layout.service_port(service)}"]
+            group["targets"] = [f"127.0.0.1:{layout.metrics_port(service)}"]
     return config
 
 
