@@ -101,3 +101,38 @@ def submit(channel: str = typer.Option(..., help="code or Chinese name, e.g. let
     verb = "registered" if status == 201 else "already registered"
     console.print(f"{verb}: [bold]{result['tracking_no']}[/bold] (case {result['case_id']}); "
                   f"query code for the petitioner: [bold]{result['query_code']}[/bold]")
+
+
+keys_app = typer.Typer(help="The keys of personal data at rest.", no_args_is_help=True)
+
+
+@keys_app.command("rotate")
+def rotate_keys(batch: int = typer.Option(500, min=1, max=10000)) -> None:
+    """Re-encrypt every stored identity under the writing key (XF_PII_KEY, id XF_PII_KEY_ID;
+    older keys in XF_PII_OLD_KEYS). Safe while intake runs; run it again after a stop."""
+    import asyncio
+
+    import asyncpg
+
+    from services.intake.config import IntakeSettings
+    from services.intake.keyring import MissingKey
+    from services.intake.main import keys_from
+    from services.intake.rotation import rotate
+
+    settings = IntakeSettings()  # type: ignore[call-arg]  # keys and database from the env
+
+    async def run() -> None:
+        pool = await asyncpg.create_pool(settings.database_url.get_secret_value(),
+                                         min_size=1, max_size=2)
+        try:
+            done = await rotate(pool, keys_from(settings).cipher, batch)
+        finally:
+            await pool.close()
+        typer.echo(f"{done.cases} cases examined, {done.rewritten} re-encrypted under key "
+                   f"{settings.pii_key_id!r}")
+
+    try:
+        asyncio.run(run())
+    except MissingKey as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from None

@@ -180,6 +180,7 @@ def _register_subcommands() -> None:
 
     app.command(name="demo")(demo.demo)
     app.command(name="login")(importlib.import_module("services.console.cli").login)
+    app.add_typer(importlib.import_module("services.intake.cli").keys_app, name="keys")
     for group, service in SERVICE_COMMANDS.items():
         module_name = f"services.{service}.cli"
         if importlib.util.find_spec(module_name) is not None:
