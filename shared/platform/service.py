@@ -73,7 +73,8 @@ def compose(spec: ServiceSpec, settings: ServiceSettings, *, clock: Clock,
 
 def main(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None = None) -> None:
     configure_logging(spec.name, settings.log_level)
-    clock = clock or SystemClock()
-    # Refuses development secrets outside the local stack, before anything connects.
-    app, runtime = compose(spec, settings, clock=clock, tokens=credentials(settings, clock))
+    # Refuses development secrets outside the local stack, before anything connects. Tokens
+    # expire in real time (the issuer's), even where a demo runs the service's clock fast.
+    tokens = credentials(settings, SystemClock())
+    app, runtime = compose(spec, settings, clock=clock or SystemClock(), tokens=tokens)
     run_worker(app, runtime)
