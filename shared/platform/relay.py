@@ -227,24 +227,25 @@ class OutboxRelay:
         return len(sent)
 
     async def _discard(self, conn: asyncpg.Connection) -> None:
-        """Give a connection back whatever state it is in; a broken one is terminated."""
+        """Give a held connection back whatever state it is in; a broken one is terminated
+        (closing the session drops its advisory locks too). asyncpg hands a pooled connection
+        back to its pool by itself when the connection closes: then there is nothing to do."""
         try:
-            if not conn.is_closed():
-                conn.terminate()
-        finally:
-            try:
-                await self._pool.release(conn)
-            except Exception as exc:  # released already, or the pool closed: nothing to keep
-                log.info("outbox_connection_release_failed", error=f"{type(exc).__name__}")
+            conn.terminate()
+        except asyncpg.InterfaceError:
+            return  # given back already
+        try:
+            await self._pool.release(conn)
+        except Exception as exc:  # the pool closed: nothing to keep
+            log.info("outbox_connection_release_failed", error=f"{type(exc).__name__}")
 
     async def _drop_broken_connections(self) -> None:
         for shard, conn in list(self._held.items()):
-            alive = False
-            if not conn.is_closed():
-                try:
-                    alive = bool(await asyncio.wait_for(conn.fetchval("SELECT 1"), 2.0))
-                except Exception:
-                    alive = False
+            try:
+                alive = not conn.is_closed() and bool(
+                    await asyncio.wait_for(conn.fetchval("SELECT 1"), 2.0))
+            except Exception:  # InterfaceError: closed and given back to the pool already
+                alive = False
             if not alive:
                 del self._held[shard]
                 await self._discard(conn)
@@ -256,7 +257,11 @@ class OutboxRelay:
             try:
                 await asyncio.wait_for(
                     conn.execute("SELECT pg_advisory_unlock($1, $2)", _LOCK_CLASS, shard), 2.0)
-                await self._pool.release(conn)
             except Exception:
-                await self._discard(conn)  # closing the session drops its locks too
+                await self._discard(conn)
+                continue
+            try:
+                await self._pool.release(conn)
+            except Exception as exc:
+                log.info("outbox_connection_release_failed", error=f"{type(exc).__name__}")
         SHARDS_HELD.set(0)

@@ -210,3 +210,23 @@ async def test_a_stop_while_retrying_ends_the_wait(pool: asyncpg.Pool) -> None:
 
 async def _async(value: float | None) -> float | None:
     return value
+
+
+async def test_replay_after_a_fix_applies_once(pool: asyncpg.Pool) -> None:
+    from shared.platform.deadletters import replay
+
+    policy = Recorder()
+    p = pipeline(pool, policy)
+    await p.process([message(0, kind="poison"), message(1)])
+    assert await applied(pool) == 1
+    assert await replay(pool, p, None, None, None) == {
+        "replayed": 0, "applied_before": 0, "failed": 1}  # still poison: stays parked
+    assert await pool.fetchval("SELECT replay_error FROM parked") is not None
+    await pool.execute("UPDATE parked SET value = $1",  # "the fix": it can be applied now
+                       message(0, kind="repeat").value)
+    assert await replay(pool, p, None, None, None) == {
+        "replayed": 1, "applied_before": 0, "failed": 0}
+    assert await replay(pool, p, None, None, None) == {
+        "replayed": 0, "applied_before": 0, "failed": 0}
+    assert await applied(pool) == 2
+    assert await pool.fetchval("SELECT count(*) FROM parked WHERE replayed_at IS NOT NULL") == 1
