@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.console.signing import Issuer, SigningKey
 from shared.platform.auth import TokenBook, TokenFile
-from shared.platform.clock import ManualClock
 from shared.platform.issuers import PersonTokens, TrustedIssuer
 from shared.tools.stack.layout import Layout
+from shared.tools.testing.clock import ManualClock
 from shared.tools.testing.people import PASSWORD, add_account, sign_in
 from shared.tools.testing.tokens import STAFF, TOKENS_FILE, bearer
 

@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.console.signing import Issuer, SigningKey
 from shared.platform.auth import Principal, TokenBook, parse_tokens
-from shared.platform.clock import ManualClock
 from shared.platform.issuers import PersonTokens, TrustedIssuer
+from shared.tools.testing.clock import ManualClock
 
 ISS = "https://console.example"
 JWKS_URL = f"{ISS}/.well-known/jwks.json"
