@@ -1,14 +1,14 @@
 """Attribution: the account or machine client behind every timeline step and personal-data
 read (``actor`` stays the public face: a unit, a channel or a role).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from shared.platform.migrations import run_sql
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
