@@ -1,9 +1,11 @@
 """Re-encrypting the stored personal data under the writing key (``xf keys rotate``).
 
-Runs beside the live service: cases are taken in batches in case-id order, each batch in one
-transaction holding its rows' locks (an action on one of them waits a moment); only the
-ciphertext columns change, and only those not already under the writing key. Interrupted, it
-simply starts again: finished rows are skipped.
+Runs beside the live service: cases are read in batches in case-id order without locks, and
+each case is rewritten by one UPDATE of its own that only applies if its ciphertexts are still
+the ones read (they never change after registration, so this only guards against a second
+rotation running at once). One row lock at a time cannot deadlock with the service's
+transactions, which lock several cases. Only the ciphertext columns change, and only those not
+already under the writing key. Interrupted, it simply starts again: finished rows are skipped.
 """
 
 from __future__ import annotations
@@ -32,27 +34,28 @@ async def rotate_batch(conn: asyncpg.Connection, ring: KeyRing, after: uuid.UUID
                        batch: int) -> tuple[uuid.UUID | None, Progress]:
     """One batch after ``after`` (None: from the start); the last case id seen (None: done)."""
     done = Progress()
-    async with conn.transaction():
-        rows = await conn.fetch(
-            f"SELECT case_id, {', '.join(COLUMNS)} FROM cases "
-            "WHERE ($1::uuid IS NULL OR case_id > $1) ORDER BY case_id LIMIT $2 FOR UPDATE",
-            after, batch)
-        for row in rows:
-            done.cases += 1
-            case_id = str(row["case_id"])
-            changes: dict[str, bytes] = {}
-            for column, field in COLUMNS.items():
-                blob = row[column]
-                if blob is None or ring.is_current(bytes(blob)):
-                    continue
-                ad = associated_data(case_id, field)
-                changes[column] = ring.encrypt(ring.decrypt(bytes(blob), associated=ad),
-                                               associated=ad)
-            if changes:
-                sets = ", ".join(f"{c} = ${i + 2}" for i, c in enumerate(changes))
-                await conn.execute(f"UPDATE cases SET {sets} WHERE case_id = $1",
-                                   row["case_id"], *changes.values())
-                done.rewritten += 1
+    rows = await conn.fetch(
+        f"SELECT case_id, {', '.join(COLUMNS)} FROM cases "
+        "WHERE ($1::uuid IS NULL OR case_id > $1) ORDER BY case_id LIMIT $2", after, batch)
+    for row in rows:
+        done.cases += 1
+        case_id = str(row["case_id"])
+        changes: dict[str, tuple[bytes, bytes]] = {}
+        for column, field in COLUMNS.items():
+            blob = row[column]
+            if blob is None or ring.is_current(bytes(blob)):
+                continue
+            ad = associated_data(case_id, field)
+            changes[column] = (bytes(blob), ring.encrypt(ring.decrypt(bytes(blob), associated=ad),
+                                                         associated=ad))
+        if changes:
+            columns = list(changes)
+            sets = ", ".join(f"{c} = ${i + 2}" for i, c in enumerate(columns))
+            same = " AND ".join(f"{c} = ${i + 2 + len(columns)}" for i, c in enumerate(columns))
+            status = await conn.execute(
+                f"UPDATE cases SET {sets} WHERE case_id = $1 AND {same}", row["case_id"],
+                *(new for _, new in changes.values()), *(old for old, _ in changes.values()))
+            done.rewritten += status == "UPDATE 1"
     return (rows[-1]["case_id"] if len(rows) == batch else None), done
 
 

@@ -4,6 +4,7 @@ names the key, and rotating back under intake's key makes the case readable agai
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import subprocess
@@ -16,6 +17,7 @@ import asyncpg
 from services.intake.keyring import key_ring
 from services.intake.rotation import rotate_batch
 from shared.tools.stack import control
+from shared.tools.testing.helpers import eventually
 from shared.tools.testing.tokens import STAFF, bearer, channel_token
 from tests.integration.intake_support import submission
 
@@ -61,3 +63,39 @@ async def test_rotation_and_a_missing_key(stack) -> None:
         async with http.get(url, headers=bearer(STAFF)) as r:
             assert r.status == 200
             assert (await r.json())["petitioner"]["name"] == "测试人"
+
+
+async def test_rotation_never_deadlocks_with_a_transaction_that_locks_cases(stack) -> None:
+    """The service locks several cases in one transaction; rotation holds one row at a time,
+    so a transaction that holds case B and then wants case A gets it while rotation waits."""
+    secrets_ = control.load_secrets(stack.layout)
+    stack_key = base64.b64decode(secrets_["XF_PII_KEY"])
+    test_key = os.urandom(32)
+    service = await asyncpg.connect(stack.dsns["intake"])
+    rotator = await asyncpg.connect(stack.dsns["intake"])
+    try:
+        first, second = [r["case_id"] for r in await service.fetch(
+            "SELECT case_id FROM cases ORDER BY case_id LIMIT 2")]
+        before = uuid.UUID(int=first.int - 1)
+        away, back = (key_ring("k-test", test_key, {"k1": stack_key}),
+                      key_ring("k1", stack_key, {"k-test": test_key}))
+        tx = service.transaction()
+        await tx.start()
+        await service.execute("SELECT 1 FROM cases WHERE case_id = $1 FOR UPDATE", second)
+        rotating = asyncio.create_task(rotate_batch(rotator, away, before, 2))
+
+        async def rotation_waits() -> bool:
+            return bool(await service.fetchval(
+                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1",
+                rotator.get_server_pid()))
+
+        await eventually(rotation_waits, within=30, what="rotation to wait for the lock")
+        await service.execute("SET LOCAL lock_timeout = '10s'")
+        await service.execute("SELECT 1 FROM cases WHERE case_id = $1 FOR UPDATE", first)
+        await tx.commit()
+        _, done = await asyncio.wait_for(rotating, 30)
+        assert done.rewritten == 2
+        await rotate_batch(rotator, back, before, 2)
+    finally:
+        await service.close()
+        await rotator.close()
