@@ -263,7 +263,9 @@ class TokenBook:
         if token is None:
             return None
         if self.people is not None and token.count(".") == 2:
-            return await self.people(token)
+            person = await self.people(token)
+            if person is not None:
+                return person
         return self._machine_tokens().find(token)
 
 
