@@ -35,6 +35,15 @@ class Throttle:
         return count, first_at, (now + self.lockout if count >= self.failures else None)
 
 
+async def forget_old_failures(pool: asyncpg.Pool, throttle: Throttle, now: datetime) -> int:
+    """Drop counts whose window and lockout are both over (unknown usernames tried once would
+    otherwise pile up); how many went."""
+    status = await pool.execute(
+        "DELETE FROM login_failures WHERE (first_failure_at IS NULL OR first_failure_at < $1) "
+        "AND (locked_until IS NULL OR locked_until < $2)", now - throttle.window, now)
+    return int(status.split()[-1])
+
+
 @dataclass(frozen=True)
 class Granted:
     token: str

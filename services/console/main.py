@@ -3,6 +3,7 @@ other service verifies (it consumes no topic)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import mode
@@ -10,7 +11,7 @@ from aiohttp import web
 
 from services.console.api import ConsoleApi
 from services.console.config import ConsoleSettings
-from services.console.login import Throttle
+from services.console.login import Throttle, forget_old_failures
 from services.console.signing import Issuer, parse_signing_keys
 from shared.domain.vocab import default_vocabulary
 from shared.platform import audit
@@ -19,6 +20,8 @@ from shared.platform.clock import SystemClock
 from shared.platform.logging import configure_logging
 from shared.platform.runtime import Infrastructure, Runtime
 from shared.platform.service import ServiceSpec
+
+FORGET_EVERY_SECONDS = 600.0
 
 
 def issuer_from(settings: ConsoleSettings) -> Issuer:
@@ -38,7 +41,12 @@ def build_spec(settings: ConsoleSettings) -> ServiceSpec:
         ConsoleApi(infra.pool, issuer, throttle, infra.clock, vocab).install(app)
         audit.install(app, infra.pool)
 
-    return ServiceSpec(name="console", routes=routes)
+    async def forget_failures(infra: Infrastructure) -> None:
+        while True:
+            await forget_old_failures(infra.pool, throttle, infra.clock.now())
+            await asyncio.sleep(FORGET_EVERY_SECONDS)
+
+    return ServiceSpec(name="console", routes=routes, tasks=(forget_failures,))
 
 
 def run() -> None:
@@ -47,7 +55,7 @@ def run() -> None:
     spec = build_spec(settings)
     clock = SystemClock()
     runtime = Runtime(settings, clock=clock, tokens=credentials(settings, clock),
-                      routes=spec.routes)
+                      routes=spec.routes, tasks=spec.tasks)
     # No topic to consume, so no faust app (faust refuses to start a consumer without topics):
     # mode's worker runs the runtime alone and stops it cleanly on SIGTERM.
     mode.Worker(runtime, loglevel=settings.log_level, redirect_stdouts=False, quiet=True,

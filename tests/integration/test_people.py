@@ -7,11 +7,14 @@ import base64
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
+import asyncpg
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from services.console.login import Throttle, forget_old_failures
 from shared.tools.testing.helpers import eventually
 from shared.tools.testing.instances import ServiceProcess
 from shared.tools.testing.people import add_account, person, sign_in
@@ -137,3 +140,24 @@ async def test_production_refuses_to_start_on_development_secrets(stack) -> None
 async def _exit_code(proc: ServiceProcess) -> int | None:
     assert proc.proc is not None
     return proc.proc.returncode
+
+
+async def test_old_failure_counts_are_forgotten_and_live_ones_kept(stack) -> None:
+    rule = Throttle(failures=5, window=timedelta(minutes=15), lockout=timedelta(minutes=15))
+    now = datetime.now(UTC)
+    names = {f"t.old.{uuid.uuid4().hex[:8]}": (now - timedelta(hours=1), None),
+             f"t.recent.{uuid.uuid4().hex[:8]}": (now - timedelta(minutes=1), None),
+             f"t.locked.{uuid.uuid4().hex[:8]}": (now - timedelta(hours=1),
+                                                  now + timedelta(minutes=5))}
+    pool = await asyncpg.create_pool(stack.dsns["console"], min_size=1, max_size=2)
+    try:
+        for name, (first, locked) in names.items():
+            await pool.execute("INSERT INTO login_failures VALUES ($1, 1, $2, $3)",
+                               name, first, locked)
+        assert await forget_old_failures(pool, rule, now) >= 1
+        left = {r["username"] for r in await pool.fetch(
+            "SELECT username FROM login_failures WHERE username = ANY($1::text[])",
+            list(names))}
+    finally:
+        await pool.close()
+    assert left == {n for n in names if not n.startswith("t.old.")}
