@@ -1,7 +1,7 @@
 """The folder: moves journal deltas into the aggregate tables, one writer at a time.
 
 Consumers only append to the journal, so instances never wait on each other's hot aggregate
-rows (ENGINEERING.md, "Statistics counters"). One folder — whichever instance holds the
+rows (docs/delivery.md, "Several instances"). One folder — whichever instance holds the
 leader's advisory lock — deletes a chunk of journal rows and adds them to ``cube`` (5 grouping
 sets × received day/month × effective day/month), ``month_totals`` (received month × every
 combination of two or three dimensions), ``rmonth_max`` and ``totals`` in one statement, so a
