@@ -114,9 +114,10 @@ class ImportApi:
                     raise error(413, f"import larger than {MAX_UPLOAD_BYTES} bytes")
                 f.write(chunk)
         await self._pool.execute(
-            "INSERT INTO imports (import_id, format, status, submitted_by, principal) "
-            "VALUES ($1, $2, 'queued', $3, $4::jsonb)",
-            uuid.UUID(import_id), fmt, who.actor, orjson.dumps(_principal_doc(who)).decode(),
+            "INSERT INTO imports (import_id, format, status, submitted_by, submitted_by_name, "
+            "principal) VALUES ($1, $2, 'queued', $3, $4, $5::jsonb)",
+            uuid.UUID(import_id), fmt, who.actor_id, who.name,
+            orjson.dumps(who.to_doc()).decode(),
         )
         self.start(import_id, fmt, who)
         return json_response({"import_id": import_id}, status=202)
@@ -133,7 +134,7 @@ class ImportApi:
             "('queued', 'running')")
         for r in rows:
             doc = orjson.loads(r["principal"])
-            self.start(str(r["import_id"]), r["format"], Principal(**doc))
+            self.start(str(r["import_id"]), r["format"], Principal.from_doc(doc))
 
     async def progress(self, request: web.Request) -> web.Response:
         who = principal(request)
@@ -142,7 +143,7 @@ class ImportApi:
         except ValueError as exc:
             raise error(404, "no such import") from exc
         row = await self._pool.fetchrow("SELECT * FROM imports WHERE import_id = $1", key)
-        if row is None or not (who.is_staff or row["submitted_by"] == who.actor):
+        if row is None or not (who.is_staff or row["submitted_by"] == who.actor_id):
             raise error(404, "no such import")
         errors = await self._pool.fetch(
             "SELECT line, field, message FROM import_errors WHERE import_id = $1 "
@@ -152,6 +153,8 @@ class ImportApi:
             "accepted": row["accepted"], "duplicates": row["duplicates"],
             "rejected": row["rejected"], "error": row["error"],
             "errors": [dict(e) for e in errors],
+            "submitted_by": {"actor_id": row["submitted_by"],
+                             "name": row["submitted_by_name"]},
         })
 
     async def _run(self, import_id: str, fmt: str, who: Principal) -> None:
@@ -208,7 +211,7 @@ class ImportApi:
 
     async def _flush(self, key: uuid.UUID, who: Principal, batch: list[tuple[int, NewCase]],
                      bad: list[tuple[int, FieldError]], last_line: int) -> None:
-        outcomes = await self._registrar.submit_many([c for _, c in batch], actor=who.actor)
+        outcomes = await self._registrar.submit_many([c for _, c in batch], actor=who.as_actor())
         created = sum(1 for o in outcomes if o.created)
         dupes = len(outcomes) - created
         bad_rows = len({line for line, _ in bad})
@@ -231,8 +234,3 @@ class ImportApi:
 async def _chunks(request: web.Request) -> AsyncIterator[bytes]:
     async for chunk in request.content.iter_chunked(256 * 1024):
         yield chunk
-
-
-def _principal_doc(who: Principal) -> dict[str, Any]:
-    return {"role": who.role, "channel": who.channel, "unit": who.unit, "name": who.name}
-

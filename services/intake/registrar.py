@@ -19,6 +19,7 @@ from services.intake.registration import (
     tracking_year,
 )
 from services.intake.validation import NewCase
+from shared.platform.auth import Actor
 from shared.platform.clock import Clock, iso
 
 
@@ -38,10 +39,10 @@ class Registrar:
         self._tracking_prefix = tracking_prefix
         self._numbers = store.TrackingNumbers()
 
-    async def submit(self, case: NewCase, actor: str) -> Outcome:
+    async def submit(self, case: NewCase, actor: Actor) -> Outcome:
         return (await self.submit_many([case], actor))[0]
 
-    async def submit_many(self, cases: Sequence[NewCase], actor: str) -> list[Outcome]:
+    async def submit_many(self, cases: Sequence[NewCase], actor: Actor) -> list[Outcome]:
         """Register a batch in one transaction; a known (channel, external_id) is answered with
         the original registration and creates nothing (also when two requests race)."""
         async with self._pool.acquire() as conn:
