@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -14,6 +15,7 @@ from services.intake.registrar import Registrar
 from services.intake.registration import ENC_COLUMN, PERSONAL_FIELDS, Keys
 from services.intake.validation import SubmissionInvalid, validate_submission
 from shared.domain.vocab import Vocabulary
+from shared.platform.boundary import EARLIEST_DAY
 from shared.platform.clock import Clock, iso
 from shared.platform.logging import get_logger
 from shared.platform.web import error, field_errors, json_response, principal, read_json
@@ -24,7 +26,8 @@ NOT_FOUND = "no case with this tracking number and query code"
 
 class CaseApi:
     def __init__(self, pool: asyncpg.Pool, registrar: Registrar, keys: Keys, clock: Clock,
-                 vocab: Vocabulary) -> None:
+                 vocab: Vocabulary, earliest: date = EARLIEST_DAY) -> None:
+        self._earliest = earliest
         self._pool = pool
         self._registrar = registrar
         self._keys = keys
@@ -41,7 +44,8 @@ class CaseApi:
         body = await read_json(request)
         channel_hint = body.get("channel") if isinstance(body, dict) else None
         try:
-            case = validate_submission(body, now=self._clock.now(), vocab=self._vocab)
+            case = validate_submission(body, now=self._clock.now(), vocab=self._vocab,
+                                       earliest=self._earliest)
         except SubmissionInvalid as exc:
             channel = self._vocab.channels.resolve(str(channel_hint or "")) or "unknown"
             CASES_RECEIVED.labels(channel, "rejected").inc()

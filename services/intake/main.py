@@ -46,14 +46,14 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
         reg = registrar(infra, infra.clock)
-        CaseApi(infra.pool, reg, keys, infra.clock, vocab).install(app)
-        Open311Api(infra.pool, reg, infra.clock, vocab).install(app)
+        CaseApi(infra.pool, reg, keys, infra.clock, vocab, settings.earliest_day).install(app)
+        Open311Api(infra.pool, reg, infra.clock, vocab, settings.earliest_day).install(app)
         importer = ImportApi(infra.pool, reg, infra.clock, vocab, settings.import_dir)
         importer.install(app)
         imports.append(importer)
         openapi.install(app, vocab)
         ActionApi(infra.pool, infra.clock, calendar, settings.counting_mode,
-                  settings.topic_prefix).install(app)
+                  settings.topic_prefix, settings.earliest_day).install(app)
 
     async def resume_imports(_: Infrastructure) -> None:
         for importer in imports:

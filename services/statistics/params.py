@@ -180,7 +180,7 @@ def parse_report(params: Mapping[str, Sequence[str]], *, now: datetime) -> Repor
         value = c.one(name)
         if value is None:
             c.fail(name, "required")
-        elif not value.isdigit() or not low <= int(value) <= high:
+        elif not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
             c.fail(name, f"must be a whole number from {low} to {high}, not {value!r}")
         else:
             numbers[name] = int(value)

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import base64
 import socket
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.platform.boundary import EARLIEST_DAY
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,6 +39,9 @@ class ServiceSettings(BaseSettings):
     dead_letter_cap_per_minute: int = 100
     # Topic-name prefix; tests run a whole pipeline on their own topics by changing it.
     topic_prefix: str = "xinfang"
+    # The oldest day a client may give a case or an action (a receipt back-dated to 1900 is a
+    # mistake or an attempt to make a case overdue at once).
+    earliest_day: date = EARLIEST_DAY
 
     @field_validator("log_level")
     @classmethod

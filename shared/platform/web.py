@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 
 from shared.platform.auth import Principal, TokenBook
+from shared.platform.boundary import boundary
 from shared.platform.metrics import HTTP_LATENCY, render
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -97,7 +98,7 @@ async def _observe(request: web.Request, handler: Callable[[web.Request], Awaita
 
 
 def create_web_app(tokens: TokenBook, readiness: ReadinessCheck) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_observe])
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_observe, boundary])
     app[TOKENS_KEY] = tokens
 
     async def healthz(_: web.Request) -> web.Response:
