@@ -19,6 +19,7 @@ from shared.domain.calendar import load_overlay
 from shared.domain.vocab import default_vocabulary
 from shared.platform import outbox
 from shared.platform.consumer import BatchHandler
+from shared.platform.ratelimit import limit_writes
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
 from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
@@ -42,6 +43,7 @@ def build_spec(settings: DeadlinesSettings) -> ServiceSpec:
         return events_handler(infra.pool, cals, policy, infra.clock, vocab, topic)
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
+        limit_writes(app, infra.settings.write_rate_per_minute)
         DeadlinesApi(infra.pool, infra.clock, vocab, policy, topic).install(app)
 
     async def relay(infra: Infrastructure) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -18,16 +19,25 @@ from shared.domain.vocab import Vocabulary
 from shared.platform.boundary import EARLIEST_DAY
 from shared.platform.clock import Clock, iso
 from shared.platform.logging import get_logger
+from shared.platform.ratelimit import RateLimiter, client_address, enforce
 from shared.platform.web import error, field_errors, json_response, principal, read_json
 
 log = get_logger(__name__)
 NOT_FOUND = "no case with this tracking number and query code"
 
 
+@dataclass(frozen=True)
+class TrackLimits:
+    per_address: RateLimiter
+    per_number: RateLimiter
+
+
 class CaseApi:
     def __init__(self, pool: asyncpg.Pool, registrar: Registrar, keys: Keys, clock: Clock,
-                 vocab: Vocabulary, earliest: date = EARLIEST_DAY) -> None:
+                 vocab: Vocabulary, earliest: date = EARLIEST_DAY,
+                 track_limits: TrackLimits | None = None) -> None:
         self._earliest = earliest
+        self._track_limits = track_limits or TrackLimits(RateLimiter(0), RateLimiter(0))
         self._pool = pool
         self._registrar = registrar
         self._keys = keys
@@ -81,6 +91,10 @@ class CaseApi:
         return json_response(record)
 
     async def track(self, request: web.Request) -> web.Response:
+        limits = self._track_limits
+        enforce(limits.per_address, client_address(request), "from this address")
+        enforce(limits.per_number, request.match_info["tracking_no"],
+                "for this tracking number")
         code = request.query.get("code", "")
         async with self._pool.acquire() as conn:
             row = await store.get_by_tracking_no(conn, request.match_info["tracking_no"])

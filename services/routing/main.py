@@ -15,6 +15,7 @@ from services.routing.ruleset_store import RuleStore
 from shared.domain.calendar import WorkingCalendar, load_overlay
 from shared.platform import outbox
 from shared.platform.consumer import BatchHandler
+from shared.platform.ratelimit import limit_writes
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
 from shared.platform.topics import CASE_EVENTS, ROUTING_EVENTS
@@ -42,6 +43,7 @@ def build_spec(settings: RoutingSettings) -> ServiceSpec:
         return case_events_handler(infra.pool, router(infra), rules, topic)
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
+        limit_writes(app, infra.settings.write_rate_per_minute)
         RoutingApi(infra.pool, rules, router(infra), topic).install(app)
 
     async def relay(infra: Infrastructure) -> None:

@@ -15,6 +15,7 @@ from services.statistics.store import Projector
 from shared.domain.calendar import WorkingCalendar, load_overlay
 from shared.domain.vocab import default_vocabulary
 from shared.platform.consumer import BatchHandler, Delivered
+from shared.platform.ratelimit import limit_writes
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
 from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
@@ -38,6 +39,7 @@ def build_spec(settings: StatisticsSettings) -> ServiceSpec:
         return handle
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
+        limit_writes(app, infra.settings.write_rate_per_minute)
         StatsApi(Reader(infra.pool, vocab, units), infra.clock, vocab).install(app)
 
     async def leader(infra: Infrastructure) -> None:

@@ -42,6 +42,9 @@ class ServiceSettings(BaseSettings):
     # The oldest day a client may give a case or an action (a receipt back-dated to 1900 is a
     # mistake or an attempt to make a case overdue at once).
     earliest_day: date = EARLIEST_DAY
+    # Requests a minute to write endpoints (POST, PUT, PATCH, DELETE) per credential, or per
+    # address without one; 0 turns the limit off. Kept per instance (shared.platform.ratelimit).
+    write_rate_per_minute: int = Field(default=600, ge=0)
 
     @field_validator("log_level")
     @classmethod

@@ -12,6 +12,7 @@ from aiohttp import web
 from shared.platform.auth import Principal, TokenBook
 from shared.platform.boundary import boundary
 from shared.platform.metrics import HTTP_LATENCY, render
+from shared.platform.ratelimit import write_limits
 
 MAX_BODY_BYTES = 1024 * 1024
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
@@ -98,7 +99,8 @@ async def _observe(request: web.Request, handler: Callable[[web.Request], Awaita
 
 
 def create_web_app(tokens: TokenBook, readiness: ReadinessCheck) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_observe, boundary])
+    app = web.Application(client_max_size=MAX_BODY_BYTES,
+                          middlewares=[_observe, write_limits, boundary])
     app[TOKENS_KEY] = tokens
 
     async def healthz(_: web.Request) -> web.Response:

@@ -55,6 +55,9 @@ def service_env(layout: Layout, service: str, secrets_: dict[str, str]) -> dict[
         "XF_TOKENS_FILE": str(layout.root / "deploy" / "local" / "tokens.yaml"),
         "PYTHONUNBUFFERED": "1",
     })
+    # Benchmarks and the test suite write far faster than a client should: no write limit
+    # locally unless asked for (the tests of the limit start an instance with their own).
+    env.setdefault("XF_WRITE_RATE_PER_MINUTE", "0")
     if service == "intake":
         env["XF_PII_KEY"] = secrets_["XF_PII_KEY"]
         env["XF_PSEUDONYM_KEY"] = secrets_["XF_PSEUDONYM_KEY"]
