@@ -7,13 +7,14 @@ from datetime import date
 from typing import Any
 
 import asyncpg
+import orjson
 from aiohttp import web
 
 from services.intake import store
 from services.intake.crypto import associated_data as associated
 from services.intake.metrics import CASES_RECEIVED, PERSONAL_DATA_READS
 from services.intake.registrar import Registrar
-from services.intake.registration import ENC_COLUMN, PERSONAL_FIELDS, Keys
+from services.intake.registration import ENC_COLUMN, FREE_TEXT, PERSONAL_FIELDS, Keys
 from services.intake.validation import SubmissionInvalid, validate_submission
 from shared.domain.vocab import Vocabulary
 from shared.platform.boundary import EARLIEST_DAY
@@ -83,10 +84,15 @@ class CaseApi:
             if who.is_staff:
                 async with conn.transaction():
                     record["petitioner"] = self._personal_data(row, record["petitioner"])
+                    fields = [f for f in PERSONAL_FIELDS if row[ENC_COLUMN[f]]]
+                    if row["free_text_enc"]:
+                        # The title and content as written, before IDs and phones were masked.
+                        record["original_text"] = orjson.loads(self._keys.cipher.decrypt(
+                            bytes(row["free_text_enc"]),
+                            associated=associated(str(row["case_id"]), FREE_TEXT)))
+                        fields.append(FREE_TEXT)
                     await store.audit_personal_data_read(
-                        conn, row["case_id"], who.name or who.actor, who.role,
-                        [f for f in PERSONAL_FIELDS if row[ENC_COLUMN[f]]],
-                    )
+                        conn, row["case_id"], who.name or who.actor, who.role, fields)
                 PERSONAL_DATA_READS.labels(who.role).inc()
         return json_response(record)
 
