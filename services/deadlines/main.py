@@ -13,11 +13,12 @@ from services.deadlines.api import DeadlinesApi
 from services.deadlines.config import DeadlinesSettings
 from services.deadlines.handlers import events_handler
 from services.deadlines.metrics import run_gauges
+from services.deadlines.openapi import document
 from services.deadlines.reconcile import Policy
 from services.deadlines.sweep import Sweep
 from shared.domain.calendar import load_overlay
 from shared.domain.vocab import default_vocabulary
-from shared.platform import outbox
+from shared.platform import openapi, outbox
 from shared.platform.consumer import BatchHandler
 from shared.platform.ratelimit import limit_writes
 from shared.platform.runtime import Infrastructure
@@ -45,6 +46,7 @@ def build_spec(settings: DeadlinesSettings) -> ServiceSpec:
     def routes(app: web.Application, infra: Infrastructure) -> None:
         limit_writes(app, infra.settings.write_rate_per_minute)
         DeadlinesApi(infra.pool, infra.clock, vocab, policy, topic).install(app)
+        openapi.install(app, document())
 
     async def relay(infra: Infrastructure) -> None:
         r = outbox.OutboxRelay(infra.pool, infra.producer)

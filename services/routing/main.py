@@ -10,10 +10,11 @@ from aiohttp import web
 from services.routing.api import RoutingApi
 from services.routing.config import RoutingSettings
 from services.routing.handlers import case_events_handler
+from services.routing.openapi import document
 from services.routing.router import Router
 from services.routing.ruleset_store import RuleStore
 from shared.domain.calendar import WorkingCalendar, load_overlay
-from shared.platform import outbox
+from shared.platform import openapi, outbox
 from shared.platform.consumer import BatchHandler
 from shared.platform.ratelimit import limit_writes
 from shared.platform.runtime import Infrastructure
@@ -45,6 +46,7 @@ def build_spec(settings: RoutingSettings) -> ServiceSpec:
     def routes(app: web.Application, infra: Infrastructure) -> None:
         limit_writes(app, infra.settings.write_rate_per_minute)
         RoutingApi(infra.pool, rules, router(infra), topic).install(app)
+        openapi.install(app, document())
 
     async def relay(infra: Infrastructure) -> None:
         r = outbox.OutboxRelay(infra.pool, infra.producer)
