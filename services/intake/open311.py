@@ -77,7 +77,10 @@ class Open311Api:
         if request.content_type not in ("application/x-www-form-urlencoded",
                                         "multipart/form-data"):
             return open311_error(415, "requests.json takes a form-encoded body")
-        form = await request.post()
+        try:
+            form = await request.post()
+        except ValueError as exc:  # e.g. multipart/form-data without its boundary
+            return open311_error(400, f"the form body cannot be read: {exc}")
         who = self._caller(request, form)
         if who is None:
             return open311_error(401, "missing or unknown api_key")

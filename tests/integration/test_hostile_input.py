@@ -196,3 +196,12 @@ async def test_newlines_and_tabs_in_free_text_still_pass(stack) -> None:
             stack.url("intake", "/v1/cases"), json=body,
             headers=bearer(channel_token("letter"))) as r:
         assert r.status == 201, await r.text()
+
+
+async def test_open311_multipart_without_its_boundary_is_a_400_not_a_500(stack) -> None:
+    async with aiohttp.ClientSession() as http, http.post(
+            stack.url("intake", "/open311/v2/requests.json"), data=b"service_code=fees",
+            headers={**bearer(channel_token("online")),
+                     "Content-Type": "multipart/form-data"}) as r:
+        assert r.status == 400, await r.text()
+        assert (await r.json())[0]["code"] == 400

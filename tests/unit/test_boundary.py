@@ -25,6 +25,7 @@ from shared.platform.boundary import (
     pair_problems,
     text_problem,
 )
+from shared.platform.clock import iso
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
@@ -124,3 +125,8 @@ def test_an_action_dated_year_one_is_a_field_error() -> None:
     with pytest.raises(ActionInvalid) as exc:
         parse_command({"action": "accept", "at": "0001-01-01T00:00:00+08:00"}, now=NOW)
     assert [e.field for e in exc.value.errors] == ["at"]
+
+
+def test_iso_renders_rfc3339_offsets_even_for_local_mean_time() -> None:
+    assert iso(datetime(2026, 6, 1, 4, tzinfo=UTC)) == "2026-06-01T12:00:00+08:00"
+    assert iso(datetime(1900, 3, 1, 1, 0, tzinfo=UTC)) == "1900-03-01T01:00:00Z"
