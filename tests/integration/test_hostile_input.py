@@ -51,6 +51,8 @@ REFUSED_GETS = [
     ("routing", "/v1/assignments/%00", STAFF, 422, "case_id"),
     ("statistics", "/v1/reports/quarterly?year=%C2%B2&quarter=1", STAFF, 422, "year"),
     ("statistics", "/v1/stats/summary?channel=%00", STAFF, 422, "channel"),
+    ("statistics", "/v1/reports/quarterly?year=6083&quarter=4&as_of=0001-01-01T01%3A00%3A01Z",
+     STAFF, 422, "as_of"),
 ]
 
 
