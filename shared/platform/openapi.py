@@ -115,13 +115,15 @@ def _operational() -> dict[str, Any]:
         return {"description": description, "content": {"text/plain": {"schema": {
             "type": "string"}}}}
 
+    checks = {"type": "object", "additionalProperties": {"type": "boolean"}}
+    alive = {"type": "object", "required": ["status"], "properties": {
+        "status": {"enum": ["ok", "failing"]}, "checks": checks}}
     ready = {"type": "object", "required": ["ready", "checks"], "properties": {
-        "ready": {"type": "boolean"},
-        "checks": {"type": "object", "additionalProperties": {"type": "boolean"}}}}
+        "ready": {"type": "boolean"}, "checks": checks}}
     return {
-        "/healthz": {"get": operation("The process is alive", {200: json_body(
-            {"type": "object", "required": ["status"],
-             "properties": {"status": {"const": "ok"}}}, "alive")}, public=True)},
+        "/healthz": {"get": operation("Liveness: false only for what a restart mends", {
+            200: json_body(alive, "alive"), 503: json_body(alive, "failing: restart it")},
+            public=True)},
         "/readyz": {"get": operation("Its database, broker and background tasks are ready", {
             200: json_body(ready, "ready"), 503: json_body(ready, "not ready")}, public=True)},
         "/metrics": {"get": operation("Prometheus metrics (text format)",

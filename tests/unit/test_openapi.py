@@ -51,7 +51,7 @@ async def _built(service: str, tmp: Path) -> tuple[web.Application, dict[str, An
     app = create_web_app(TokenBook(()), _ready)
     assert spec.routes is not None
     spec.routes(app, Infrastructure(settings=ServiceSettings(), pool=None,  # type: ignore[arg-type]
-                                    producer=None, clock=SystemClock()))  # type: ignore[arg-type]
+                                    clock=SystemClock()))
     serve = next(r.handler for r in app.router.routes()
                  if r.method == "GET" and r.resource is not None
                  and r.resource.canonical == "/openapi.json")
