@@ -9,23 +9,12 @@ from aiohttp import web
 from services.intake.actions import allowed_actions_all
 from shared.domain.vocab import Vocabulary
 from shared.platform import openapi as oa
-from shared.platform.openapi import (
-    DATE_TIME,
-    NULLABLE_STRING,
-    TERM,
-    json_body,
-    json_request,
-    operation,
-    path_param,
-    query,
-    ref,
-)
 
 _STEP = {"type": "object", "required": ["seq", "action", "status", "at", "actor", "note"],
          "properties": {"seq": {"type": "integer"}, "action": {"type": "string"},
-                        "status": {"type": "string"}, "at": DATE_TIME,
-                        "actor": {"type": "string"}, "note": NULLABLE_STRING,
-                        "internal_note": NULLABLE_STRING, "details": {"type": "object"}}}
+                        "status": {"type": "string"}, "at": oa.DATE_TIME,
+                        "actor": {"type": "string"}, "note": oa.NULLABLE_STRING,
+                        "internal_note": oa.NULLABLE_STRING, "details": {"type": "object"}}}
 _PUBLIC = ["tracking_no", "status", "channel", "jurisdiction", "category", "received_at",
            "signers", "assigned_unit", "timeline"]
 _OPEN311_ERRORS = {"type": "array", "items": {
@@ -34,9 +23,9 @@ _OPEN311_ERRORS = {"type": "array", "items": {
 _OPEN311_REQUEST = {"type": "object", "required": ["service_request_id", "status"], "properties": {
     "service_request_id": {"type": "string"}, "status": {"enum": ["open", "closed"]},
     "status_notes": {"type": "string"}, "service_name": {"type": "string"},
-    "service_code": {"type": "string"}, "agency_responsible": NULLABLE_STRING,
-    "requested_datetime": DATE_TIME, "updated_datetime": DATE_TIME,
-    "expected_datetime": NULLABLE_STRING}}
+    "service_code": {"type": "string"}, "agency_responsible": oa.NULLABLE_STRING,
+    "requested_datetime": oa.DATE_TIME, "updated_datetime": oa.DATE_TIME,
+    "expected_datetime": oa.NULLABLE_STRING}}
 
 
 def _schemas(vocab: Vocabulary) -> dict[str, Any]:
@@ -52,7 +41,7 @@ def _schemas(vocab: Vocabulary) -> dict[str, Any]:
             "channel": term(vocab.channels),
             "external_id": {**text, "maxLength": 100,
                             "description": "idempotency key within the channel"},
-            "received_at": {**DATE_TIME, "description":
+            "received_at": {**oa.DATE_TIME, "description":
                             "RFC 3339 with an offset; not before the earliest day "
                             "(setting, default 1990-01-01), not in the future"},
             "jurisdiction": term(vocab.jurisdictions),
@@ -77,26 +66,26 @@ def _schemas(vocab: Vocabulary) -> dict[str, Any]:
                   "properties": {"case_id": {"type": "string", "format": "uuid"},
                                  "tracking_no": {"type": "string"},
                                  "query_code": {"type": "string"},
-                                 "status": {"type": "string"}, "received_at": DATE_TIME}}
+                                 "status": {"type": "string"}, "received_at": oa.DATE_TIME}}
     record = {"type": "object", "required": [*_PUBLIC, "case_id", "version", "title", "content",
                                              "petitioner"], "properties": {
         "case_id": {"type": "string", "format": "uuid"}, "tracking_no": {"type": "string"},
         "status": {"type": "string"}, "version": {"type": "integer"},
-        "channel": TERM, "jurisdiction": TERM, "category": TERM,
+        "channel": oa.TERM, "jurisdiction": oa.TERM, "category": oa.TERM,
         "title": {"type": "string", "description": "IDs and mobiles typed in are masked"},
         "content": {"type": "string", "description": "IDs and mobiles typed in are masked"},
         "original_text": {"type": "object", "description": "staff only, audited: as written",
                           "properties": {"title": {"type": "string"},
                                          "content": {"type": "string"}}},
-        "external_id": NULLABLE_STRING, "received_at": DATE_TIME,
-        "signers": {"type": "integer"}, "assigned_unit": NULLABLE_STRING,
+        "external_id": oa.NULLABLE_STRING, "received_at": oa.DATE_TIME,
+        "signers": {"type": "integer"}, "assigned_unit": oa.NULLABLE_STRING,
         "petitioner": {"type": "object", "required": ["anonymous"],
                        "description": "identity fields for staff only (audited)"},
         "timeline": {"type": "array", "items": _STEP}}}
     tracking = {"type": "object", "required": _PUBLIC,
                 "properties": {k: record["properties"][k] for k in _PUBLIC}}  # type: ignore[index]
     action = {"type": "object", "required": ["action"], "additionalProperties": False,
-              "properties": {"action": {"enum": allowed_actions_all()}, "at": DATE_TIME,
+              "properties": {"action": {"enum": allowed_actions_all()}, "at": oa.DATE_TIME,
                              "reason": {"type": "string", "maxLength": 2000},
                              "days": {"type": "integer", "minimum": 1, "maximum": 30},
                              "rating": {"enum": ["satisfied", "basically_satisfied",
@@ -105,7 +94,7 @@ def _schemas(vocab: Vocabulary) -> dict[str, Any]:
     acted = {"type": "object", "required": ["case_id", "action", "previous_status", "status",
                                             "at", "version", "allowed_actions"], "properties": {
         "case_id": {"type": "string"}, "action": {"type": "string"},
-        "previous_status": {"type": "string"}, "status": {"type": "string"}, "at": DATE_TIME,
+        "previous_status": {"type": "string"}, "status": {"type": "string"}, "at": oa.DATE_TIME,
         "version": {"type": "integer"},
         "allowed_actions": {"type": "array", "items": {"type": "string"}}}}
     progress = {"type": "object", "required": ["import_id", "status", "total", "accepted",
@@ -113,7 +102,7 @@ def _schemas(vocab: Vocabulary) -> dict[str, Any]:
         "import_id": {"type": "string"}, "status": {"type": "string"},
         "total": {"type": "integer"}, "accepted": {"type": "integer"},
         "duplicates": {"type": "integer"}, "rejected": {"type": "integer"},
-        "error": NULLABLE_STRING,
+        "error": oa.NULLABLE_STRING,
         "errors": {"type": "array", "items": {"type": "object", "properties": {
             "line": {"type": "integer"}, "field": {"type": "string"},
             "message": {"type": "string"}}}}}}
@@ -124,12 +113,12 @@ def _schemas(vocab: Vocabulary) -> dict[str, Any]:
 
 
 def _open311_paths() -> dict[str, Any]:
-    requests = {"type": "array", "items": ref("Open311Request")}
-    key = query("api_key", description="the token, when not sent as a bearer header")
+    requests = {"type": "array", "items": oa.ref("Open311Request")}
+    key = oa.query("api_key", description="the token, when not sent as a bearer header")
     either: list[dict[str, list[str]]] = [oa.BEARER, {"api_key": []}]
 
     def errors(*codes: int) -> dict[int, dict[str, Any]]:
-        return {c: json_body(ref("Open311Errors"), oa.DESCRIPTIONS[c]) for c in codes}
+        return {c: oa.json_body(oa.ref("Open311Errors"), oa.DESCRIPTIONS[c]) for c in codes}
 
     form = {"type": "object", "required": ["service_code", "jurisdiction_id", "description"],
             "properties": {
@@ -148,7 +137,7 @@ def _open311_paths() -> dict[str, Any]:
     return {
         "/open311/v2/services.json": {"get": {
             "summary": "Categories as Open311 services", "security": [],
-            "responses": {"200": json_body({"type": "array", "items": {
+            "responses": {"200": oa.json_body({"type": "array", "items": {
                 "type": "object", "required": ["service_code", "service_name"]}},
                 "services")}}},
         "/open311/v2/requests.json": {
@@ -156,59 +145,61 @@ def _open311_paths() -> dict[str, Any]:
                                 "POST /v1/cases", "security": either,
                      "requestBody": {"required": True, "content": {
                          "application/x-www-form-urlencoded": {"schema": form}}},
-                     "responses": {"201": json_body(created, "registered"),
-                                   "200": json_body(created, "already registered"),
+                     "responses": {"201": oa.json_body(created, "registered"),
+                                   "200": oa.json_body(created, "already registered"),
                                    **{str(k): v for k, v in errors(400, 401, 403, 415)
                                       .items()},
                                    "429": oa.problem(429)}},
             "get": {"summary": "Service requests (no personal data)", "security": either,
-                    "parameters": [key, query("service_request_id"), query("service_code"),
-                                   query("start_date", DATE_TIME), query("end_date", DATE_TIME),
-                                   query("status", {"enum": ["open", "closed"]})],
-                    "responses": {"200": json_body(requests, "requests"),
+                    "parameters": [key, oa.query("service_request_id"),
+                                   oa.query("service_code"),
+                                   oa.query("start_date", oa.DATE_TIME),
+                                   oa.query("end_date", oa.DATE_TIME),
+                                   oa.query("status", {"enum": ["open", "closed"]})],
+                    "responses": {"200": oa.json_body(requests, "requests"),
                                   **{str(k): v for k, v in errors(400, 401).items()}}}},
         "/open311/v2/requests/{request_id}.json": {"get": {
             "summary": "One service request", "security": either,
-            "parameters": [path_param("request_id", description="the tracking number"), key],
-            "responses": {"200": json_body(requests, "the request"),
+            "parameters": [oa.path_param("request_id", description="the tracking number"), key],
+            "responses": {"200": oa.json_body(requests, "the request"),
                           **{str(k): v for k, v in errors(400, 401, 404).items()}}}},
     }
 
 
 def document(vocab: Vocabulary) -> dict[str, Any]:
-    case_id = path_param("case_id", {"type": "string", "format": "uuid"})
+    case_id = oa.path_param("case_id", {"type": "string", "format": "uuid"})
     paths = {
-        "/v1/cases": {"post": operation(
-            "Register a case", {201: json_body(ref("CaseRegistered"), "registered"),
-                                200: json_body(ref("CaseRegistered"), "already registered "
+        "/v1/cases": {"post": oa.operation(
+            "Register a case", {201: oa.json_body(oa.ref("CaseRegistered"), "registered"),
+                                200: oa.json_body(oa.ref("CaseRegistered"), "already registered "
                                                "under this (channel, external_id)")},
-            refusals=(400, 403, 413, 415, 429), body=json_request(ref("CaseSubmission")))},
-        "/v1/cases/{case_id}": {"get": operation(
+            refusals=(400, 403, 413, 415, 429), body=oa.json_request(oa.ref("CaseSubmission")))},
+        "/v1/cases/{case_id}": {"get": oa.operation(
             "A case with its timeline (staff: with personal data, audited)",
-            {200: json_body(ref("Case"), "the case")}, refusals=(403, 404),
+            {200: oa.json_body(oa.ref("Case"), "the case")}, refusals=(403, 404),
             parameters=[case_id])},
-        "/v1/cases/{case_id}/actions": {"post": operation(
+        "/v1/cases/{case_id}/actions": {"post": oa.operation(
             "A lifecycle action by the assigned unit, staff or admin",
-            {200: json_body(ref("ActionDone"), "the new status")},
+            {200: oa.json_body(oa.ref("ActionDone"), "the new status")},
             refusals=(400, 403, 404, 409, 413, 415, 429), parameters=[case_id],
-            body=json_request(ref("Action")))},
-        "/v1/track/{tracking_no}": {"get": operation(
+            body=oa.json_request(oa.ref("Action")))},
+        "/v1/track/{tracking_no}": {"get": oa.operation(
             "Public progress of a case (no personal data)",
-            {200: json_body(ref("Tracking"), "status and timeline")},
+            {200: oa.json_body(oa.ref("Tracking"), "status and timeline")},
             refusals=(404, 429), public=True,
-            parameters=[path_param("tracking_no"), query("code", required=True)])},
-        "/v1/imports": {"post": operation(
+            parameters=[oa.path_param("tracking_no"), oa.query("code", required=True)])},
+        "/v1/imports": {"post": oa.operation(
             "Batch import (CSV or JSON Lines), processed in the background",
-            {202: json_body({"type": "object", "required": ["import_id"], "properties": {
+            {202: oa.json_body({"type": "object", "required": ["import_id"], "properties": {
                 "import_id": {"type": "string", "format": "uuid"}}}, "queued")},
             refusals=(403, 413, 415, 429),
             body={"required": True, "content": {"text/csv": {"schema": {"type": "string"}},
                                                 "application/x-ndjson": {
                                                     "schema": {"type": "string"}}}})},
-        "/v1/imports/{import_id}": {"get": operation(
+        "/v1/imports/{import_id}": {"get": oa.operation(
             "Progress and row errors of an import",
-            {200: json_body(ref("ImportProgress"), "progress")}, refusals=(404,),
-            parameters=[path_param("import_id", {"type": "string", "format": "uuid"})])},
+            {200: oa.json_body(oa.ref("ImportProgress"), "progress")}, refusals=(404,),
+            parameters=[oa.path_param("import_id", {"type": "string", "format": "uuid"})])},
         **_open311_paths(),
     }
     return oa.document("Xinfang intake",

@@ -8,7 +8,6 @@ from services.statistics.api import XLSX
 from services.statistics.figures import BREAKDOWN_DIMENSIONS
 from services.statistics.params import COMPARE, FORMATS
 from shared.platform import openapi as oa
-from shared.platform.openapi import DATE, DATE_TIME, json_body, operation, query, ref
 
 _RATE = {"type": "number", "minimum": 0, "description": "percent, two decimals"}
 _COUNT = {"type": "integer", "minimum": 0}
@@ -29,34 +28,34 @@ _BREAKDOWN = {"type": "object", "required": ["total", "rows"], "properties": {
 
 
 def _period() -> list[dict[str, Any]]:
-    return [query("from", DATE), query("to", DATE), query("as_of", DATE_TIME),
-            query("channel"), query("jurisdiction"), query("category"),
-            query("compare", {"enum": list(COMPARE)})]
+    return [oa.query("from", oa.DATE), oa.query("to", oa.DATE), oa.query("as_of", oa.DATE_TIME),
+            oa.query("channel"), oa.query("jurisdiction"), oa.query("category"),
+            oa.query("compare", {"enum": list(COMPARE)})]
 
 
 def document() -> dict[str, Any]:
     staff = (403,)
     paths = {
-        "/v1/stats/summary": {"get": operation(
+        "/v1/stats/summary": {"get": oa.operation(
             "Received, closed, overdue and the rates of a period (staff)",
-            {200: json_body(ref("Summary"), "figures")}, refusals=staff,
+            {200: oa.json_body(oa.ref("Summary"), "figures")}, refusals=staff,
             parameters=_period())},
-        "/v1/stats/breakdown": {"get": operation(
+        "/v1/stats/breakdown": {"get": oa.operation(
             "A period's cases by one dimension, largest first (staff)",
-            {200: json_body(ref("Breakdown"), "rows")}, refusals=staff,
-            parameters=[query("by", {"enum": list(BREAKDOWN_DIMENSIONS)}, required=True),
+            {200: oa.json_body(oa.ref("Breakdown"), "rows")}, refusals=staff,
+            parameters=[oa.query("by", {"enum": list(BREAKDOWN_DIMENSIONS)}, required=True),
                         *_period()])},
-        "/v1/reports/quarterly": {"get": operation(
+        "/v1/reports/quarterly": {"get": oa.operation(
             "The quarterly report as CSV or XLSX (staff)",
             {200: {"description": "the report", "content": {
                 "text/csv": {"schema": {"type": "string"}},
                 XLSX: {"schema": {"type": "string", "format": "binary"}}}}},
             refusals=staff, parameters=[
-                query("year", {"type": "integer", "minimum": 2, "maximum": 9998},
+                oa.query("year", {"type": "integer", "minimum": 2, "maximum": 9998},
                       required=True),
-                query("quarter", {"type": "integer", "minimum": 1, "maximum": 4},
+                oa.query("quarter", {"type": "integer", "minimum": 1, "maximum": 4},
                       required=True),
-                query("format", {"enum": list(FORMATS)}), query("as_of", DATE_TIME)])},
+                oa.query("format", {"enum": list(FORMATS)}), oa.query("as_of", oa.DATE_TIME)])},
     }
     return oa.document("Xinfang statistics",
                        "Official petition statistics: summaries, breakdowns, quarterly reports.",
