@@ -14,8 +14,10 @@ takes) stay with the handler; :func:`int_param` and :data:`EARLIEST_DAY` are the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import date
+from functools import cache
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -53,23 +55,28 @@ def refuse_with(app: web.Application, prefix: str, render: Refusal) -> None:
     app.setdefault(REFUSALS, {})[prefix] = render
 
 
+@cache
+def _forbidden(allowed: str) -> re.Pattern[str]:
+    """Control characters (C0, DEL, C1), lone surrogates and U+FFFE/U+FFFF, minus ``allowed``."""
+    ranges = "".join(f"\\x{c:02x}" for c in range(0x20) if chr(c) not in allowed)
+    return re.compile(f"[{ranges}\\x7f-\\x9f\\ud800-\\udfff\\ufffe\\uffff]")
+
+
 def text_problem(value: str, *, limit: int, allowed: str = "") -> str | None:
     """Why ``value`` cannot pass the boundary, or None when it can."""
     if len(value) > limit:
         return f"must be at most {limit} characters, got {len(value)}"
-    for ch in value:
-        code = ord(ch)
-        if code == 0:
-            return "must not contain NUL characters"
-        if ch in allowed:
-            continue
-        if code < 0x20 or 0x7F <= code <= 0x9F:
-            return f"must not contain control characters (found U+{code:04X})"
-        if 0xD800 <= code <= 0xDFFF:
-            return "is not valid UTF-8 text (a lone surrogate)"
-        if code in (0xFFFE, 0xFFFF):
-            return f"must not contain the non-character U+{code:04X}"
-    return None
+    found = _forbidden(allowed).search(value)
+    if found is None:
+        return None
+    code = ord(found.group())
+    if code == 0:
+        return "must not contain NUL characters"
+    if 0xD800 <= code <= 0xDFFF:
+        return "is not valid UTF-8 text (a lone surrogate)"
+    if code in (0xFFFE, 0xFFFF):
+        return f"must not contain the non-character U+{code:04X}"
+    return f"must not contain control characters (found U+{code:04X})"
 
 
 def number_problem(value: int | float) -> str | None:
