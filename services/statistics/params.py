@@ -27,7 +27,7 @@ _INSTANT = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:\d{2})$")
 COMPARE = ("yoy", "previous")
 FORMATS = ("csv", "xlsx")
-AS_OF_YEARS = (1900, 9998)
+AS_OF_YEARS = (2, 9998)  # the comparison moves as_of a year back: year 1 would overflow
 _STATS_PARAMS = ("from", "to", "as_of", "channel", "jurisdiction", "category", "compare")
 
 

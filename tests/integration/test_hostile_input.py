@@ -103,10 +103,11 @@ async def test_nul_in_a_routing_reassign_reason_is_a_422(stack) -> None:
             assert len((await r.json())["history"]) == 1
 
 
+# Before the earliest day (1000-01-01 in the local stack, whose statistics tests use past
+# centuries; production's 1990-01-01 is tested in test_production_defaults.py) or too late.
 @pytest.mark.parametrize("received_at", ["0001-01-01T00:00:00+08:00",
-                                         "9999-12-31T23:59:59-08:00",
-                                         "1900-03-01T09:05:43+08:00",
-                                         "1989-12-31T23:59:59+08:00"])
+                                         "0999-12-31T23:59:59+08:00",
+                                         "9999-12-31T23:59:59-08:00"])
 async def test_received_at_out_of_range_is_a_422_not_a_500(stack, received_at: str) -> None:
     body = submission("letter", received_at=received_at)
     async with aiohttp.ClientSession() as http, http.post(
