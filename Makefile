@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test down status unit lint bench bench-intake bench-routing bench-deadlines bench-statistics bench-auth clean-data
+.PHONY: up test down status unit lint fuzz bench bench-intake bench-routing bench-deadlines bench-statistics bench-auth clean-data
 
 # The virtual environment, rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -36,6 +36,13 @@ status: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy shared services
+
+## Fuzz every service's OpenAPI document (schemathesis, as staff, a unit and anonymously) and
+## the routing-rules and calendar-overlay loaders (hypothesis); needs the local stack.
+fuzz: $(STAMP)
+	$(BIN)/xf stack up
+	$(BIN)/python -m shared.tools.testing.fuzz --max-examples 200
+	XF_HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest tests/unit/test_loader_properties.py -q
 
 ## Benchmarks print figures (they need the local stack: `make up` or `xf stack up` first).
 bench: bench-intake bench-routing bench-deadlines bench-statistics bench-auth

@@ -25,6 +25,7 @@ from shared.domain.limits import LIMITS, DeadlineKind, local_date
 from shared.domain.vocab import Vocabulary
 from shared.platform import audit
 from shared.platform.auth import Principal
+from shared.platform.boundary import ParamInvalid, int_param
 from shared.platform.clock import Clock, iso
 from shared.platform.web import error, field_errors, json_response, principal, read_json
 
@@ -115,9 +116,10 @@ class DeadlinesApi:
             problems.append({"field": "kind", "message": "one of " + ", ".join(DeadlineKind)})
         limit = 1000
         if "limit" in q:
-            limit = int(q["limit"]) if q["limit"].isdigit() else 0
-            if not 1 <= limit <= MAX_LIMIT:
-                problems.append({"field": "limit", "message": f"a number from 1 to {MAX_LIMIT}"})
+            try:
+                limit = int_param(q["limit"], "limit", minimum=1, maximum=MAX_LIMIT)
+            except ParamInvalid as exc:
+                problems.append({"field": exc.field, "message": exc.message})
         if problems:
             return field_errors(problems)
         today = local_date(self._clock.now())
@@ -157,10 +159,10 @@ class DeadlinesApi:
 
     async def get_year(self, request: web.Request) -> web.Response:
         principal(request)
-        text = request.match_info["year"]
-        if not text.isdigit() or not 1949 <= int(text) <= 9998:
-            return field_errors([{"field": "year", "message": "not a year (1949–9998)"}])
-        year = int(text)
+        try:
+            year = _year(request)
+        except ParamInvalid as exc:
+            return field_errors([{"field": exc.field, "message": exc.message}])
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow("SELECT * FROM calendar_years WHERE year = $1", year)
             calendar = WorkingCalendar(await calendars.stored_overlay(conn))
@@ -185,10 +187,11 @@ class DeadlinesApi:
 
     async def delete_year(self, request: web.Request) -> web.Response:
         who = _admin(request)
-        text = request.match_info["year"]
-        if not text.isdigit() or not 1949 <= int(text) <= 9998:
-            return field_errors([{"field": "year", "message": "not a year (1949–9998)"}])
-        return await self._apply(int(text), None, who, request)
+        try:
+            year = _year(request)
+        except ParamInvalid as exc:
+            return field_errors([{"field": exc.field, "message": exc.message}])
+        return await self._apply(year, None, who, request)
 
     async def _apply(self, year: int, days: Any, who: Principal, request: web.Request
                      ) -> web.Response:
@@ -209,6 +212,10 @@ class DeadlinesApi:
             "holidays": sorted(d.isoformat() for d in days.holidays) if days else [],
             "workdays": sorted(d.isoformat() for d in days.workdays) if days else [],
         })
+
+
+def _year(request: web.Request) -> int:
+    return int_param(request.match_info["year"], "year", minimum=1949, maximum=9998)
 
 
 def _reader(request: web.Request) -> Principal:

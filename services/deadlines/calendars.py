@@ -39,7 +39,8 @@ class FieldProblem:
 def validate_year(year_text: str, body: Any) -> YearDays | list[FieldProblem]:
     """`PUT /v1/calendar/{year}`'s input as a YearDays, or the problems, each naming its field."""
     problems: list[FieldProblem] = []
-    year = int(year_text) if year_text.isdigit() else None
+    # isascii: str.isdigit also takes "²", which int() refuses
+    year = int(year_text) if year_text.isascii() and year_text.isdigit() else None
     if year is None or not 1949 <= year <= 9998:
         problems.append(FieldProblem("year", f"{year_text!r} is not a year (1949–9998)"))
     if not isinstance(body, dict):

@@ -13,12 +13,14 @@ from services.deadlines.api import DeadlinesApi
 from services.deadlines.config import DeadlinesSettings
 from services.deadlines.handlers import events_policy
 from services.deadlines.metrics import run_gauges
+from services.deadlines.openapi import document
 from services.deadlines.reconcile import Policy
 from services.deadlines.sweep import Sweep
 from shared.domain.calendar import load_overlay
 from shared.domain.vocab import default_vocabulary
-from shared.platform import audit
+from shared.platform import audit, openapi
 from shared.platform.pipeline import Policy as EventsPolicy
+from shared.platform.ratelimit import limit_writes
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
 from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
@@ -41,8 +43,10 @@ def build_spec(settings: DeadlinesSettings) -> ServiceSpec:
         return events_policy(cals, policy, infra.clock, vocab, topic)
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
+        limit_writes(app, infra.settings.write_rate_per_minute)
         DeadlinesApi(infra.pool, infra.clock, vocab, policy, topic).install(app)
         audit.install(app, infra.pool)
+        openapi.install(app, document())
 
     async def sweep(infra: Infrastructure) -> None:
         await asyncio.gather(*(

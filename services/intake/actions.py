@@ -5,6 +5,7 @@ concurrent change, 422 bad details."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -20,9 +21,10 @@ from services.intake.lifecycle import (
     decide,
 )
 from services.intake.metrics import ACTIONS
-from services.intake.validation import FieldError, parse_rfc3339
+from services.intake.validation import FieldError, out_of_range, parse_rfc3339
 from shared.domain.calendar import WorkingCalendar
 from shared.domain.limits import CountingMode
+from shared.platform.boundary import EARLIEST_DAY
 from shared.platform.clock import Clock, iso
 from shared.platform.logging import get_logger
 from shared.platform.web import error, field_errors, json_response, principal, read_json
@@ -31,8 +33,8 @@ log = get_logger(__name__)
 _FIELDS = {"action", "at", "reason", "days", "rating", "transfer_to"}
 
 
-def parse_command(body: Any) -> ActionCommand:
-    """The JSON body as a command; type errors named by field (422)."""
+def parse_command(body: Any, *, now: datetime, earliest: date = EARLIEST_DAY) -> ActionCommand:
+    """The JSON body as a command; type errors and impossible dates named by field (422)."""
     if not isinstance(body, dict):
         raise ActionInvalid([FieldError("body", "the body must be a JSON object")])
     errors = [FieldError(k, f"unknown field {k!r}") for k in body if k not in _FIELDS]
@@ -45,7 +47,11 @@ def parse_command(body: Any) -> ActionCommand:
         try:
             at = parse_rfc3339(str(body["at"]))
         except ValueError as exc:
-            errors.append(FieldError("at", str(exc)))
+            errors.append(FieldError("at", f"at {exc}"))
+        else:
+            why = out_of_range(at, earliest=earliest, now=now)
+            if why:
+                errors.append(FieldError("at", f"at {why}"))
     for name in ("reason", "rating", "transfer_to"):
         if body.get(name) is not None and not isinstance(body[name], str):
             errors.append(FieldError(name, f"{name} must be a string"))
@@ -62,8 +68,9 @@ def allowed_actions_all() -> list[str]:
 
 class ActionApi:
     def __init__(self, pool: asyncpg.Pool, clock: Clock, calendar: WorkingCalendar,
-                 mode: CountingMode, topic_prefix: str) -> None:
+                 mode: CountingMode, topic_prefix: str, earliest: date = EARLIEST_DAY) -> None:
         self._pool = pool
+        self._earliest = earliest
         self._clock = clock
         self._calendar = calendar
         self._mode = mode
@@ -78,7 +85,7 @@ class ActionApi:
             raise error(403, "only the assigned unit, staff or admin may act on a case")
         body = await read_json(request)
         try:
-            command = parse_command(body)
+            command = parse_command(body, now=self._clock.now(), earliest=self._earliest)
         except ActionInvalid as exc:
             return field_errors([e.as_dict() for e in exc.errors])
         async with self._pool.acquire() as conn:

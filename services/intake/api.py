@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import asyncpg
+import orjson
 from aiohttp import web
 
 from services.intake import store
 from services.intake.crypto import associated_data as associated
 from services.intake.metrics import CASES_RECEIVED, PERSONAL_DATA_READS
 from services.intake.registrar import Registrar
-from services.intake.registration import ENC_COLUMN, PERSONAL_FIELDS, Keys
+from services.intake.registration import ENC_COLUMN, FREE_TEXT, PERSONAL_FIELDS, Keys
 from services.intake.validation import SubmissionInvalid, validate_submission
 from shared.domain.vocab import Vocabulary
 from shared.platform import audit
 from shared.platform.auth import Principal
+from shared.platform.boundary import EARLIEST_DAY
 from shared.platform.clock import Clock, iso
 from shared.platform.logging import get_logger
+from shared.platform.ratelimit import RateLimiter, client_address, enforce
 from shared.platform.web import error, field_errors, json_response, principal, read_json
 
 log = get_logger(__name__)
@@ -28,9 +33,18 @@ WITHHELD = ("withheld: add ?purpose=<why you need it> to read the petitioner's i
             "every such read is audited with its purpose")
 
 
+@dataclass(frozen=True)
+class TrackLimits:
+    per_address: RateLimiter
+    per_number: RateLimiter
+
+
 class CaseApi:
     def __init__(self, pool: asyncpg.Pool, registrar: Registrar, keys: Keys, clock: Clock,
-                 vocab: Vocabulary) -> None:
+                 vocab: Vocabulary, earliest: date = EARLIEST_DAY,
+                 track_limits: TrackLimits | None = None) -> None:
+        self._earliest = earliest
+        self._track_limits = track_limits or TrackLimits(RateLimiter(0), RateLimiter(0))
         self._pool = pool
         self._registrar = registrar
         self._keys = keys
@@ -47,7 +61,8 @@ class CaseApi:
         body = await read_json(request)
         channel_hint = body.get("channel") if isinstance(body, dict) else None
         try:
-            case = validate_submission(body, now=self._clock.now(), vocab=self._vocab)
+            case = validate_submission(body, now=self._clock.now(), vocab=self._vocab,
+                                       earliest=self._earliest)
         except SubmissionInvalid as exc:
             channel = self._vocab.channels.resolve(str(channel_hint or "")) or "unknown"
             CASES_RECEIVED.labels(channel, "rejected").inc()
@@ -88,6 +103,12 @@ class CaseApi:
                 async with conn.transaction():
                     record["petitioner"] = self._personal_data(row, record["petitioner"],
                                                                fields)
+                    if who.is_staff and row["free_text_enc"]:
+                        # The title and content as written, before IDs and phones were masked.
+                        record["original_text"] = orjson.loads(self._keys.cipher.decrypt(
+                            bytes(row["free_text_enc"]),
+                            associated=associated(str(row["case_id"]), FREE_TEXT)))
+                        fields.append(FREE_TEXT)
                     await store.audit_personal_data_read(
                         conn, row["case_id"], actor, who.person_role or who.role, fields)
                     await audit.append(conn, audit.Entry(
@@ -98,6 +119,10 @@ class CaseApi:
         return json_response(record)
 
     async def track(self, request: web.Request) -> web.Response:
+        limits = self._track_limits
+        enforce(limits.per_address, client_address(request), "from this address")
+        enforce(limits.per_number, request.match_info["tracking_no"],
+                "for this tracking number")
         code = request.query.get("code", "")
         async with self._pool.acquire() as conn:
             row = await store.get_by_tracking_no(conn, request.match_info["tracking_no"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from shared.domain.limits import CountingMode
 from shared.platform.settings import REPO_ROOT, ServiceSettings
@@ -29,3 +29,7 @@ class IntakeSettings(ServiceSettings):
     # operator overlay file for years it does not know (same format as the deadlines service).
     calendar_overlay: Path | None = None
     counting_mode: CountingMode = CountingMode.calendar_roll_forward
+    # Public tracking needs no token: these slow a scan of the sequential tracking numbers
+    # (per client address) and guessing one number's query code (per tracking number).
+    track_rate_per_address_per_minute: int = Field(default=30, ge=0)
+    track_rate_per_number_per_minute: int = Field(default=10, ge=0)

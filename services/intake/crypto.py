@@ -19,6 +19,8 @@ import re
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from services.intake.validation import fold_digits
+
 KEY_BYTES = 32  # AES-256; also the HMAC key size (SHA-256's output size)
 NONCE_BYTES = 12  # 96 bits: GCM's native nonce size
 TAG_BYTES = 16
@@ -82,13 +84,13 @@ class PiiCipher:
 
 
 def normalise_id_for_key(id_number: str) -> str:
-    return re.sub(r"\s+", "", id_number).upper()
+    return re.sub(r"\s+", "", fold_digits(id_number)).upper()
 
 
 def normalise_phone_for_key(phone: str) -> str:
     """Digits only, without the country code, so "+86 138-1234-5678" and "13812345678" (and a
     landline with or without dashes) give one key."""
-    digits = re.sub(r"\D", "", phone)
+    digits = re.sub(r"\D", "", fold_digits(phone), flags=re.ASCII)
     if len(digits) == 13 and digits.startswith("861"):
         digits = digits[2:]
     return digits

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from services.intake import openapi
 from services.intake.actions import ActionApi
-from services.intake.api import CaseApi
+from services.intake.api import CaseApi, TrackLimits
 from services.intake.assignments import RoutingDecisions
 from services.intake.config import IntakeSettings
 from services.intake.handlers import routing_policy
@@ -23,6 +23,7 @@ from shared.domain.vocab import default_vocabulary
 from shared.platform import audit
 from shared.platform.clock import Clock
 from shared.platform.logging import get_logger
+from shared.platform.ratelimit import RateLimiter, limit_writes
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
 from shared.platform.settings import decode_key
@@ -65,15 +66,19 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
     def routes(app: web.Application, infra: Infrastructure) -> None:
         app.middlewares.append(missing_key_answer)
         reg = registrar(infra, infra.clock)
-        CaseApi(infra.pool, reg, keys, infra.clock, vocab).install(app)
-        Open311Api(infra.pool, reg, infra.clock, vocab).install(app)
+        limit_writes(app, settings.write_rate_per_minute)
+        track = TrackLimits(RateLimiter(settings.track_rate_per_address_per_minute),
+                            RateLimiter(settings.track_rate_per_number_per_minute))
+        CaseApi(infra.pool, reg, keys, infra.clock, vocab, settings.earliest_day,
+                track).install(app)
+        Open311Api(infra.pool, reg, infra.clock, vocab, settings.earliest_day).install(app)
         importer = ImportApi(infra.pool, reg, infra.clock, vocab, settings.import_dir)
         importer.install(app)
         imports.append(importer)
         openapi.install(app, vocab)
         audit.install(app, infra.pool)
         ActionApi(infra.pool, infra.clock, calendar, settings.counting_mode,
-                  settings.topic_prefix).install(app)
+                  settings.topic_prefix, settings.earliest_day).install(app)
 
     async def resume_imports(_: Infrastructure) -> None:
         for importer in imports:

@@ -7,7 +7,7 @@ Errors use Open311's own format: ``[{"code": <status>, "description": "..."}]``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -18,6 +18,7 @@ from services.intake.registrar import Registrar
 from services.intake.validation import SubmissionInvalid, validate_submission
 from shared.domain.vocab import Vocabulary
 from shared.platform.auth import Principal
+from shared.platform.boundary import EARLIEST_DAY, refuse_with
 from shared.platform.clock import Clock, iso
 from shared.platform.web import TOKENS_KEY, caller, json_response
 
@@ -36,15 +37,23 @@ def open311_error(status: int, description: str) -> web.Response:
     return json_response([{"code": status, "description": description}], status=status)
 
 
+def _refusal(errors: list[dict[str, str]]) -> web.Response:
+    """The input boundary's refusal in Open311's own format, one entry per field."""
+    return json_response([{"code": 400, "description": e["message"]} for e in errors],
+                         status=400)
+
+
 class Open311Api:
     def __init__(self, pool: asyncpg.Pool, registrar: Registrar, clock: Clock,
-                 vocab: Vocabulary) -> None:
+                 vocab: Vocabulary, earliest: date = EARLIEST_DAY) -> None:
+        self._earliest = earliest
         self._pool = pool
         self._registrar = registrar
         self._clock = clock
         self._vocab = vocab
 
     def install(self, app: web.Application) -> None:
+        refuse_with(app, PREFIX, _refusal)
         app.router.add_get(f"{PREFIX}/services.json", self.services)
         app.router.add_post(f"{PREFIX}/requests.json", self.create)
         app.router.add_get(f"{PREFIX}/requests.json", self.list)
@@ -67,7 +76,10 @@ class Open311Api:
         if request.content_type not in ("application/x-www-form-urlencoded",
                                         "multipart/form-data"):
             return open311_error(415, "requests.json takes a form-encoded body")
-        form = await request.post()
+        try:
+            form = await request.post()
+        except ValueError as exc:  # e.g. multipart/form-data without its boundary
+            return open311_error(400, f"the form body cannot be read: {exc}")
         who = self._caller(request, form)
         if who is None:
             return open311_error(401, "missing or unknown api_key")
@@ -90,13 +102,14 @@ class Open311Api:
         if form.get("external_id"):
             body["external_id"] = str(form["external_id"])
         try:
-            case = validate_submission(body, now=self._clock.now(), vocab=self._vocab)
+            case = validate_submission(body, now=self._clock.now(), vocab=self._vocab,
+                                       earliest=self._earliest)
         except SubmissionInvalid as exc:
             CASES_RECEIVED.labels(channel, "rejected").inc()
             e = exc.errors[0]
             more = f" (and {len(exc.errors) - 1} more)" if len(exc.errors) > 1 else ""
             return open311_error(400, f"{_PARAM_OF.get(e.field, e.field)}: {e.message}{more}")
-        if not who.may_submit_on(case.channel) and not who.is_staff:
+        if not who.may_submit_on(case.channel):  # the same roles as POST /v1/cases
             return open311_error(403, f"this api_key may not submit on channel {channel}")
         outcome = await self._registrar.submit(case, actor=who.as_actor())
         CASES_RECEIVED.labels(case.channel,

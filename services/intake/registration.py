@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from services.intake.crypto import associated_data as associated
 from services.intake.crypto import petitioner_key
 from services.intake.keyring import KeyRing
 from services.intake.validation import NewCase
 from shared.domain.schemas import CaseRegistered
+from shared.domain.scrub import Masked, mask_personal_data
 from shared.domain.similarity import sketch
 from shared.platform.clock import SHANGHAI, iso
 from shared.platform.events import Envelope, envelope_for
@@ -21,6 +24,7 @@ from shared.platform.events import Envelope, envelope_for
 SOURCE = "xinfang/intake"
 PERSONAL_FIELDS = ("name", "id_number", "phone", "address")
 # Column of each personal field's ciphertext in ``cases``.
+FREE_TEXT = "free_text"  # the associated-data field of the encrypted original title and content
 ENC_COLUMN = {"name": "petitioner_name_enc", "id_number": "petitioner_id_enc",
               "phone": "petitioner_phone_enc", "address": "petitioner_address_enc"}
 
@@ -29,6 +33,20 @@ ENC_COLUMN = {"name": "petitioner_name_enc", "id_number": "petitioner_id_enc",
 class Keys:
     cipher: KeyRing
     pseudonym_key: bytes
+
+
+def masked_note(title: Masked, content: Masked) -> str | None:
+    """The timeline's note of what was masked in the free text (counts, never values)."""
+    ids, mobiles = title.resident_ids + content.resident_ids, title.mobiles + content.mobiles
+    parts = []
+    if ids:
+        parts.append(f"身份证号 {ids} 处")
+    if mobiles:
+        parts.append(f"手机号 {mobiles} 处")
+    if not parts:
+        return None
+    return (f"正文中的个人信息已隐去（{'，'.join(parts)}），原文加密保存，仅信访科可查看。"
+            f" Personal data masked in the text: {ids} resident ID(s), {mobiles} mobile(s).")
 
 
 def tracking_year(received_at: datetime) -> int:
@@ -77,6 +95,12 @@ def register(case: NewCase, *, tracking: str, now: datetime, keys: Keys,
     pkey = None if p.anonymous else petitioner_key(keys.pseudonym_key, id_number=p.id_number,
                                                   phone=p.phone)
     reachable = bool(not p.anonymous and p.name and (p.phone or p.address))
+    title, content = mask_personal_data(case.title), mask_personal_data(case.content)
+    original = None
+    if title.changed or content.changed:
+        original = keys.cipher.encrypt(
+            orjson.dumps({"title": case.title, "content": case.content}).decode(),
+            associated=associated(case_id, FREE_TEXT))
     row: dict[str, Any] = {
         "case_id": uuid.UUID(case_id),
         "tracking_no": tracking,
@@ -85,8 +109,8 @@ def register(case: NewCase, *, tracking: str, now: datetime, keys: Keys,
         "external_id": case.external_id,
         "jurisdiction": case.jurisdiction,
         "category": case.category,
-        "title": case.title,
-        "content": case.content,
+        "title": title.text,
+        "content": content.text,
         "received_at": case.received_at,
         "registered_at": now,
         "status": "registered",
@@ -99,6 +123,8 @@ def register(case: NewCase, *, tracking: str, now: datetime, keys: Keys,
         "subject_person": case.subject.person,
         "assigned_by": case.assigned_by,
         "last_action_at": case.received_at,
+        "free_text_enc": original,
+        "masked_note": masked_note(title, content),
     }
     event = envelope_for(
         CaseRegistered(
@@ -107,7 +133,9 @@ def register(case: NewCase, *, tracking: str, now: datetime, keys: Keys,
             received_at=case.received_at, signers=case.signers, anonymous=p.anonymous,
             petitioner_key=pkey, reachable=reachable, subject_unit=case.subject.unit,
             subject_person=case.subject.person, assigned_by=case.assigned_by,
-            content_signature=sketch(f"{case.title}\n{case.content}", keys.pseudonym_key),
+            # On the masked text: the same matter written with another phone number (or by
+            # another signer giving their own ID) is still the same matter.
+            content_signature=sketch(f"{title.text}\n{content.text}", keys.pseudonym_key),
         ),
         subject=case_id, source=SOURCE, time=now,
     )

@@ -20,12 +20,12 @@ _CASE_COLUMNS = (
     "category", "title", "content", "received_at", "registered_at", "status", "signers",
     "anonymous", "reachable", "petitioner_key", "petitioner_name_enc", "petitioner_id_enc",
     "petitioner_phone_enc", "petitioner_address_enc", "subject_unit", "subject_person",
-    "assigned_by", "last_action_at",
+    "assigned_by", "last_action_at", "free_text_enc", "masked_note",
 )
 _COLUMN_TYPES = (
     "uuid", "text", "bytea", "text", "text", "text", "text", "text", "text", "timestamptz",
     "timestamptz", "text", "int", "bool", "bool", "text", "bytea", "bytea", "bytea", "bytea",
-    "text", "text", "text", "timestamptz",
+    "text", "text", "text", "timestamptz", "bytea", "text",
 )
 _N = len(_CASE_COLUMNS)
 # One statement, one round trip, atomic on its own: the cases of a batch (an import batch, or
@@ -36,10 +36,12 @@ WITH fresh AS (
     INSERT INTO cases ({", ".join(_CASE_COLUMNS)})
     SELECT * FROM unnest({", ".join(f"${i + 6}::{t}[]" for i, t in enumerate(_COLUMN_TYPES))})
     ON CONFLICT (channel, external_id) DO NOTHING
-    RETURNING case_id, received_at
+    RETURNING case_id, received_at, masked_note
 ), steps AS (
-    INSERT INTO case_timeline (case_id, seq, action, status, at, actor, actor_id, actor_name)
-    SELECT case_id, 1, 'register', 'registered', received_at, ${_N + 6}, ${_N + 8}, ${_N + 9}
+    INSERT INTO case_timeline (case_id, seq, action, status, at, actor, actor_id, actor_name,
+                               internal_note)
+    SELECT case_id, 1, 'register', 'registered', received_at, ${_N + 6}, ${_N + 8}, ${_N + 9},
+           masked_note
     FROM fresh
 ), events AS (
     INSERT INTO outbox (event_id, topic, key, shard, value, headers)

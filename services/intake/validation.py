@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.domain.vocab import Terms, Vocabulary
+from shared.platform.boundary import EARLIEST_DAY
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Submitting systems' clocks drift; a few minutes ahead is not "in the future".
@@ -98,7 +99,16 @@ class NewCase:
 
 _ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
 _ID_CHECK = "10X98765432"
-_ID_FORMAT = re.compile(r"\d{17}[\dX]")
+_ID_FORMAT = re.compile(r"\d{17}[\dX]", re.ASCII)
+
+
+def fold_digits(value: str) -> str:
+    """NFKC, then every other decimal digit (Arabic-Indic, Devanagari ...) as its ASCII digit:
+    a full-width ``３６０８０２…`` is the same resident ID, and must give the same petitioner
+    key, as ``360802…``."""
+    text = unicodedata.normalize("NFKC", value)
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch
+                   for ch in text)
 
 
 def resident_id_check_digit(first17: str) -> str:
@@ -108,7 +118,7 @@ def resident_id_check_digit(first17: str) -> str:
 
 def normalise_resident_id(value: str, *, today: date) -> str:
     """An 18-character resident ID, upper-case X, with a real birth date and check digit."""
-    ident = re.sub(r"\s+", "", value).upper()
+    ident = re.sub(r"\s+", "", fold_digits(value)).upper()
     if not _ID_FORMAT.fullmatch(ident):
         raise ValueError("must be 18 characters: 17 digits then a digit or X")
     try:
@@ -124,16 +134,17 @@ def normalise_resident_id(value: str, *, today: date) -> str:
     return ident
 
 
-_MOBILE = re.compile(r"(?:\+?86)?(1[3-9]\d{9})")
+_MOBILE = re.compile(r"(?:\+?86)?(1[3-9]\d{9})", re.ASCII)
 # Area codes: 010 and 02x have three digits, every other (03xx-09xx) four; then the number.
 _LANDLINE = re.compile(
-    r"\(?(0(?:10|2\d|[3-9]\d\d))\)?-?(\d{7,8})(?:(?:-|转|#|ext\.?|x)(\d{1,6}))?", re.IGNORECASE
+    r"\(?(0(?:10|2\d|[3-9]\d\d))\)?-?(\d{7,8})(?:(?:-|转|#|ext\.?|x)(\d{1,6}))?",
+    re.IGNORECASE | re.ASCII,
 )
 
 
 def normalise_phone(value: str) -> str:
     """Mobile → its 11 digits; landline → area code and number as digits, ``-ext`` if any."""
-    compact = re.sub(r"\s+", "", value)
+    compact = re.sub(r"\s+", "", fold_digits(value))
     mobile = _MOBILE.fullmatch(compact.replace("-", ""))
     if mobile:
         return mobile[1]
@@ -149,7 +160,8 @@ def normalise_phone(value: str) -> str:
 
 
 _RFC3339 = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?"
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?",
+    re.ASCII,
 )
 
 
@@ -167,23 +179,42 @@ def parse_rfc3339(value: str) -> datetime:
         raise ValueError(f"is not a real date-time ({exc})") from None
 
 
+def out_of_range(when: datetime, *, earliest: date, now: datetime) -> str | None:
+    """Why an aware moment lies outside [earliest day, now + clock skew], or None.
+
+    The dates are compared as written first: moving ``0001-01-01T00:00:00+08:00`` or
+    ``9999-12-31T23:59:59-08:00`` to UTC, as comparing aware datetimes does, overflows.
+    """
+    if when.date() < earliest:
+        return f"must not be before {earliest.isoformat()}"
+    if when.date() > now.date() + timedelta(days=2) or when > now + CLOCK_SKEW:
+        return "must not be in the future"
+    return None
+
+
 # --- the submission ---------------------------------------------------------------------
 
 
 class _Errors(list[FieldError]):
+    def __init__(self, earliest: date) -> None:
+        super().__init__()
+        self.earliest = earliest  # the oldest receipt date accepted
+
     def bad(self, path: str, why: str) -> None:
         """Record that ``path`` breaks a rule; the message reads "<path> <why>"."""
         self.append(FieldError(path, f"{path} {why}"))
 
 
-def validate_submission(raw: object, *, now: datetime, vocab: Vocabulary) -> NewCase:
+def validate_submission(raw: object, *, now: datetime, vocab: Vocabulary,
+                        earliest: date = EARLIEST_DAY) -> NewCase:
     """The case of a ``POST /v1/cases`` body (or one JSON Lines import line)."""
-    return _finish(raw, now, vocab, _Errors())
+    return _finish(raw, now, vocab, _Errors(earliest))
 
 
-def validate_row(row: Mapping[str, str | None], *, now: datetime, vocab: Vocabulary) -> NewCase:
+def validate_row(row: Mapping[str, str | None], *, now: datetime, vocab: Vocabulary,
+                 earliest: date = EARLIEST_DAY) -> NewCase:
     """The case of one CSV import row (columns as in ``ROW_COLUMNS``; empty cell = absent)."""
-    errors = _Errors()
+    errors = _Errors(earliest)
     body: dict[str, Any] = {"petitioner": {}}  # a row always describes its petitioner
     for column, cell in row.items():
         if column is None:  # csv.DictReader's restkey: more cells than header columns
@@ -316,8 +347,10 @@ def _received_at(value: object, now: datetime, errors: _Errors) -> datetime:
     except ValueError as exc:
         errors.bad("received_at", str(exc))
         return now
-    if when > now + CLOCK_SKEW:
-        errors.bad("received_at", "must not be in the future")
+    why = out_of_range(when, earliest=errors.earliest, now=now)
+    if why:
+        errors.bad("received_at", why)
+        return now
     return when
 
 

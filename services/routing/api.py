@@ -16,6 +16,7 @@ from services.routing.router import Router
 from services.routing.rules import RuleSet, RuleSetInvalid
 from services.routing.ruleset_store import RuleStore
 from shared.platform import audit, outbox
+from shared.platform.boundary import ParamInvalid, int_param
 from shared.platform.clock import Clock, iso
 from shared.platform.events import new_event_id
 from shared.platform.logging import get_logger
@@ -59,10 +60,10 @@ class RoutingApi:
         principal(request)
         version: int | None = None
         if "version" in request.query:
-            try:
-                version = int(request.query["version"])
-            except ValueError:
-                return field_errors([{"field": "version", "message": "must be an integer"}])
+            try:  # the column is 32-bit: a larger number fails inside PostgreSQL
+                version = int_param(request.query["version"], "version", minimum=1)
+            except ParamInvalid as exc:
+                return field_errors([{"field": exc.field, "message": exc.message}])
         async with self._pool.acquire() as conn:
             stored = await self._rules.stored(conn, version)
         if stored is None:

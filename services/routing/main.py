@@ -8,11 +8,13 @@ from aiohttp import web
 from services.routing.api import RoutingApi
 from services.routing.config import RoutingSettings
 from services.routing.handlers import case_events_policy
+from services.routing.openapi import document
 from services.routing.router import Router
 from services.routing.ruleset_store import RuleStore
 from shared.domain.calendar import WorkingCalendar, load_overlay
-from shared.platform import audit
+from shared.platform import audit, openapi
 from shared.platform.pipeline import Policy
+from shared.platform.ratelimit import limit_writes
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
 from shared.platform.topics import CASE_EVENTS, ROUTING_EVENTS
@@ -38,8 +40,10 @@ def build_spec(settings: RoutingSettings) -> ServiceSpec:
         return case_events_policy(router(infra), rules, topic)
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
+        limit_writes(app, infra.settings.write_rate_per_minute)
         RoutingApi(infra.pool, rules, router(infra), topic, infra.clock).install(app)
         audit.install(app, infra.pool)
+        openapi.install(app, document())
 
     return ServiceSpec(name="routing", consumes=(CASE_EVENTS,), policy=policy,
                        publishes=(ROUTING_EVENTS,), routes=routes, batch_size=BATCH_SIZE)

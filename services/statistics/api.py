@@ -30,7 +30,7 @@ from shared.domain.vocab import Vocabulary
 from shared.platform.clock import Clock, iso
 from shared.platform.web import field_errors, json_response, require_staff
 
-_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _params(request: web.Request) -> Mapping[str, Sequence[str]]:
@@ -90,7 +90,7 @@ class StatsApi:
         built = await self._reader.quarterly(req)
         name = f"xinfang-{req.year}-Q{req.quarter}.{req.format}"
         if req.format == "xlsx":
-            body, content_type = report.to_xlsx(built), _XLSX
+            body, content_type = report.to_xlsx(built), XLSX
         else:
             body, content_type = report.to_csv(built), "text/csv; charset=utf-8"
         return web.Response(body=body, headers={

@@ -11,11 +11,14 @@ from aiohttp import web
 from services.statistics.api import StatsApi
 from services.statistics.config import StatisticsSettings
 from services.statistics.leader import lead
+from services.statistics.openapi import document
 from services.statistics.reader import Reader, load_unit_names
 from services.statistics.store import Projector
 from shared.domain.calendar import WorkingCalendar, load_overlay
 from shared.domain.vocab import default_vocabulary
+from shared.platform import openapi
 from shared.platform.pipeline import Applied, Delivered, Policy
+from shared.platform.ratelimit import limit_writes
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
 from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
@@ -39,7 +42,9 @@ def build_spec(settings: StatisticsSettings) -> ServiceSpec:
         return apply
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
+        limit_writes(app, infra.settings.write_rate_per_minute)
         StatsApi(Reader(infra.pool, vocab, units), infra.clock, vocab).install(app)
+        openapi.install(app, document())
 
     async def leader(infra: Infrastructure) -> None:
         await lead(infra, settings, vocab)

@@ -27,6 +27,7 @@ _INSTANT = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:\d{2})$")
 COMPARE = ("yoy", "previous")
 FORMATS = ("csv", "xlsx")
+AS_OF_YEARS = (2, 9998)  # the comparison moves as_of a year back: year 1 would overflow
 _STATS_PARAMS = ("from", "to", "as_of", "channel", "jurisdiction", "category", "compare")
 
 
@@ -84,14 +85,20 @@ def parse_as_of(c: _Collector, now: datetime) -> datetime:
         return now
     try:
         if _DATE.match(value):
-            return end_of_day(date.fromisoformat(value))
-        if not _INSTANT.match(value):
+            moment = end_of_day(date.fromisoformat(value))
+        elif not _INSTANT.match(value):
             raise ValueError
-        return datetime.fromisoformat(value.replace("z", "Z"))
+        else:
+            moment = datetime.fromisoformat(value.replace("z", "Z"))
     except (ValueError, OverflowError):
         c.fail("as_of", "not an RFC 3339 time with an offset (2025-03-31T18:00:00+08:00) "
                         f"nor a date (YYYY-MM-DD): {value!r}")
         return now
+    # Comparisons move as_of back a year or more: year 1 would overflow (found by fuzzing).
+    if not AS_OF_YEARS[0] <= moment.year <= AS_OF_YEARS[1]:
+        c.fail("as_of", f"must be in the years {AS_OF_YEARS[0]}–{AS_OF_YEARS[1]}: {value!r}")
+        return now
+    return moment
 
 
 def _filters(c: _Collector, vocab: Vocabulary) -> Filters:
@@ -180,7 +187,7 @@ def parse_report(params: Mapping[str, Sequence[str]], *, now: datetime) -> Repor
         value = c.one(name)
         if value is None:
             c.fail(name, "required")
-        elif not value.isdigit() or not low <= int(value) <= high:
+        elif not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
             c.fail(name, f"must be a whole number from {low} to {high}, not {value!r}")
         else:
             numbers[name] = int(value)

@@ -117,7 +117,7 @@ def _parse_year_key(key: object) -> int:
     # bool is an int subclass, and YAML reads `yes:` as True: refuse it explicitly.
     if isinstance(key, int) and not isinstance(key, bool):
         year = key
-    elif isinstance(key, str) and key.strip().isdigit():
+    elif isinstance(key, str) and key.strip().isascii() and key.strip().isdigit():  # not "²"
         year = int(key)
     else:
         raise OverlayError(f"{key!r} is not a year")

@@ -39,6 +39,11 @@ def model_for(event_type: str, version: int) -> type[EventData] | None:
     return _REGISTRY.get((event_type, version))
 
 
+def registered() -> dict[tuple[str, int], type[EventData]]:
+    """Every (type, version) and its model."""
+    return dict(_REGISTRY)
+
+
 def known_type(event_type: str) -> bool:
     return any(t == event_type for t, _ in _REGISTRY)
 

@@ -36,5 +36,13 @@ class ShiftedClock:
 
 
 def iso(moment: datetime) -> str:
-    """RFC 3339 in the bureau's zone (+08:00): one canonical form for every answer."""
-    return moment.astimezone(SHANGHAI).isoformat()
+    """RFC 3339 in the bureau's zone (+08:00): one canonical form for every answer.
+
+    Before 1901 the zone database gives Shanghai its local mean time, +08:05:43; RFC 3339 has
+    no seconds in an offset, so such a moment (stored before dates were bounded) is in UTC.
+    """
+    local = moment.astimezone(SHANGHAI)
+    offset = local.utcoffset()
+    if offset is not None and offset.seconds % 60:
+        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return local.isoformat()

@@ -143,9 +143,8 @@ def decode(raw: bytes | None) -> Envelope:
 
 
 def kafka_headers(envelope: Envelope) -> list[tuple[str, bytes]]:
-    """Headers that let a reader route a message without parsing it."""
-    return [
-        ("content-type", CONTENT_TYPE.encode()),
-        ("ce_type", envelope.type.encode()),
-        ("ce_id", envelope.id.encode()),
-    ]
+    """The headers of structured content mode (CloudEvents Kafka protocol binding): only the
+    content type. A ``ce_`` header beside the structured body would make a standard reader
+    (the CloudEvents SDKs decide the mode by the presence of any ``ce_`` header) take the
+    message for binary mode and fail on it; every attribute is in the body already."""
+    return [("content-type", CONTENT_TYPE.encode())]

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 import socket
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.platform.boundary import EARLIEST_DAY
 from shared.platform.issuers import TrustedIssuer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +67,12 @@ class ServiceSettings(BaseSettings):
     fault_point: str = ""
     # Topic-name prefix; tests run a whole pipeline on their own topics by changing it.
     topic_prefix: str = "xinfang"
+    # The oldest day a client may give a case or an action (a receipt back-dated to 1900 is a
+    # mistake or an attempt to make a case overdue at once).
+    earliest_day: date = EARLIEST_DAY
+    # Requests a minute to write endpoints (POST, PUT, PATCH, DELETE) per credential, or per
+    # address without one; 0 turns the limit off. Kept per instance (shared.platform.ratelimit).
+    write_rate_per_minute: int = Field(default=600, ge=0)
 
     @property
     def metrics_listen_port(self) -> int:

@@ -10,7 +10,9 @@ import orjson
 from aiohttp import web
 
 from shared.platform.auth import Principal, TokenBook
+from shared.platform.boundary import boundary
 from shared.platform.metrics import HTTP_LATENCY, render
+from shared.platform.ratelimit import write_limits
 
 MAX_BODY_BYTES = 1024 * 1024
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
@@ -117,7 +119,8 @@ async def _observe(request: web.Request, handler: Callable[[web.Request], Awaita
 
 def create_web_app(tokens: TokenBook, readiness: ReadinessCheck,
                    liveness: Callable[[], dict[str, bool]] | None = None) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_observe, _authenticate])
+    app = web.Application(client_max_size=MAX_BODY_BYTES,
+                          middlewares=[_observe, write_limits, boundary, _authenticate])
     app[TOKENS_KEY] = tokens
 
     async def healthz(_: web.Request) -> web.Response:

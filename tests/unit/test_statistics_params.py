@@ -115,6 +115,10 @@ def test_report_defaults_to_the_end_of_a_past_quarter_and_now_for_the_current() 
     ({"year": ["20x5"], "quarter": ["1"]}, "year"),
     ({"year": ["2025"], "quarter": ["1"], "format": ["pdf"]}, "format"),
     ({"year": ["2025"], "quarter": ["1"], "as_of": ["soon"]}, "as_of"),
+    # Found by fuzzing: a year-1 as_of moved back a year for the comparison overflowed (500).
+    ({"year": ["6083"], "quarter": ["4"], "as_of": ["0001-01-01T01:00:01.0Z"]}, "as_of"),
+    ({"year": ["2025"], "quarter": ["1"], "as_of": ["9999-12-30"]}, "as_of"),
+    ({"year": ["2025"], "quarter": ["1"], "as_of": ["１"]}, "as_of"),
 ])
 def test_report_parameters(params: dict[str, list[str]], field: str) -> None:
     with pytest.raises(ParamErrors) as exc:

@@ -65,6 +65,12 @@ def service_env(layout: Layout, service: str, secrets_: dict[str, str]) -> dict[
     if service == "console":
         env["XF_SIGNING_KEYS"] = secrets_["XF_SIGNING_KEYS"]
         env["XF_ISSUER"] = layout.console_url
+    # Benchmarks and the test suite write far faster than a client should: no write limit
+    # locally unless asked for (the tests of the limit start an instance with their own).
+    env.setdefault("XF_WRITE_RATE_PER_MINUTE", "0")
+    # The statistics tests give each run cases received in unused past centuries (from 1100):
+    # locally the earliest day is older than production's 1990-01-01.
+    env.setdefault("XF_EARLIEST_DAY", "1000-01-01")
     if service == "intake":
         env["XF_PII_KEY"] = secrets_["XF_PII_KEY"]
         env["XF_PSEUDONYM_KEY"] = secrets_["XF_PSEUDONYM_KEY"]

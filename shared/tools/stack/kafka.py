@@ -84,7 +84,9 @@ def configure(layout: Layout) -> bool:
                                      controller_port=layout.controller_port, data_dir=data))
     if (data / "meta.properties").exists():
         return False
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = "-"
+    while cluster_id.startswith("-"):  # StorageTool would read "-t -Xy..." as an option
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     cmd = _java_cmd(layout, "kafka.tools.StorageTool", "format", "-t", cluster_id,
                     "-c", str(props))
     cmd[1:3] = ["-Xmx256m"]
