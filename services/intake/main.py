@@ -3,6 +3,8 @@ and the consumer of routing decisions."""
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from services.intake import openapi
@@ -48,7 +50,7 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
         reg = registrar(infra, infra.clock)
         CaseApi(infra.pool, reg, keys, infra.clock, vocab).install(app)
         Open311Api(infra.pool, reg, infra.clock, vocab).install(app)
-        importer = ImportApi(infra.pool, reg, infra.clock, vocab, settings.import_dir)
+        importer = ImportApi(infra.pool, reg, infra.clock, vocab, settings)
         importer.install(app)
         imports.append(importer)
         openapi.install(app, vocab)
@@ -56,8 +58,7 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
                   settings.topic_prefix).install(app)
 
     async def resume_imports(_: Infrastructure) -> None:
-        for importer in imports:
-            await importer.resume_unfinished()
+        await asyncio.gather(*(importer.resume_forever() for importer in imports))
 
     async def relay(infra: Infrastructure) -> None:
         r = outbox.OutboxRelay(infra.pool, infra.producer)
