@@ -14,7 +14,7 @@ from services.deadlines.config import DeadlinesSettings
 from services.deadlines.handlers import events_handler
 from services.deadlines.metrics import run_gauges
 from services.deadlines.reconcile import Policy
-from services.deadlines.sweep import Sweep
+from services.deadlines.sweep import Backoff, Sweep
 from shared.domain.calendar import load_overlay
 from shared.domain.vocab import default_vocabulary
 from shared.platform import outbox
@@ -49,10 +49,13 @@ def build_spec(settings: DeadlinesSettings) -> ServiceSpec:
         relays.append(r)
         await r.run()
 
+    backoff = Backoff(timedelta(seconds=settings.sweep_retry_base_seconds),
+                      timedelta(seconds=settings.sweep_retry_max_seconds))
+
     async def sweep(infra: Infrastructure) -> None:
         await asyncio.gather(*(
             Sweep(infra.pool, infra.clock, policy, topic, batch=settings.sweep_batch,
-                  interval=settings.sweep_interval_seconds).run()
+                  interval=settings.sweep_interval_seconds, backoff=backoff).run()
             for _ in range(settings.sweep_workers)))
 
     async def purge(infra: Infrastructure) -> None:
