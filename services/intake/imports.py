@@ -212,11 +212,15 @@ class ImportApi:
 
     async def _process(self, key: uuid.UUID) -> None:
         row = await self._pool.fetchrow(
-            f"UPDATE imports SET status = 'running' WHERE import_id = $1 AND {_UNFINISHED} "
-            "RETURNING format, principal, content_hash, lines_done, bytes_done", key)
-        path = self._dir / f"{key}.{row['format']}" if row else None
-        if row is None or path is None or not path.exists():
-            return  # finished meanwhile, or uploaded to another host's instance: it resumes it
+            "SELECT format, principal, content_hash, lines_done, bytes_done FROM imports "
+            f"WHERE import_id = $1 AND {_UNFINISHED}", key)
+        if row is None:
+            return  # finished meanwhile
+        path = self._dir / f"{key}.{row['format']}"
+        if not path.exists():
+            return  # uploaded to another host's instance: that one carries it on
+        await self._pool.execute("UPDATE imports SET status = 'running' WHERE import_id = $1 "
+                                 "AND status = 'queued'", key)
         who = Principal(**orjson.loads(row["principal"]))
         # Imports from before content hashes keep the ids they started with.
         content_hash = row["content_hash"] or f"import:{key}"

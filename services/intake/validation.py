@@ -23,6 +23,9 @@ from shared.domain.vocab import Terms, Vocabulary
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Submitting systems' clocks drift; a few minutes ahead is not "in the future".
 CLOCK_SKEW = timedelta(minutes=5)
+# No case this system handles was received earlier; far older dates are typing mistakes, and
+# the oldest ones cannot even be converted to Shanghai time.
+EARLIEST_RECEIVED = date(1990, 1, 1)
 MAX_SIGNERS = 100_000  # far above any real joint letter; keeps the value in a 4-byte column
 
 TOP_FIELDS = frozenset(
@@ -189,11 +192,14 @@ def validate_row(row: Mapping[str, str | None], *, now: datetime, vocab: Vocabul
             errors.append(FieldError("row", "row has more values than the header has columns"))
             continue
         name = column.strip().lstrip("\ufeff")
+        blank = cell is None or not cell.strip()
         path = ROW_COLUMNS.get(name)
+        if path is None and not name and blank:
+            continue  # a trailing separator in the header, as spreadsheets write
         if path is None:
-            errors.append(FieldError(name, f"unknown column {name!r}"))
+            errors.append(FieldError(_label(name), f"unknown column {name[:64]!r}"))
             continue
-        if cell is None or not cell.strip():
+        if cell is None or blank:
             continue
         dotted, value = ".".join(path), cell.strip()
         converted: object = value
@@ -317,7 +323,11 @@ def _received_at(value: object, now: datetime, errors: _Errors) -> datetime:
         return now
     if when > now + CLOCK_SKEW:
         errors.bad("received_at", "must not be in the future")
-    return when
+    elif when.date() < EARLIEST_RECEIVED:  # its date as written: no offset arithmetic
+        errors.bad("received_at", f"must not be before {EARLIEST_RECEIVED.isoformat()}")
+    else:
+        return when
+    return now
 
 
 def _signers(value: object, errors: _Errors) -> int:
@@ -371,8 +381,16 @@ def _unknown(
 ) -> None:
     for key in obj:
         if key not in allowed:
-            errors.bad(f"{prefix}{key}",
+            errors.bad(f"{prefix}{_label(key)}",
                        f"is not a known field; allowed: {', '.join(sorted(allowed))}")
+
+
+def _label(name: str) -> str:
+    """A client's field name as an error shows it: a hostile one may be empty, unprintable
+    (a NUL cannot even be stored) or huge, so those are quoted, escaped and cut short."""
+    if name and name.isprintable() and len(name) <= 64:
+        return name
+    return repr(name[:64]) + ("..." if len(name) > 64 else "")
 
 
 _KINDS: tuple[tuple[type, str], ...] = (

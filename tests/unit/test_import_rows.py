@@ -127,3 +127,33 @@ def test_an_unreadable_csv_header_is_one_error_on_line_one() -> None:
     header, head = rows.csv_header(io.BytesIO(b"chan\xffnel,title\nletter,a\n"), 1000)
     assert header is None and head.line == 1
     assert head.problem is not None and head.problem.field == "header"
+
+
+def test_a_hostile_field_name_is_shown_escaped_so_the_error_can_be_stored() -> None:
+    [raw] = rows.jsonl_rows(io.BytesIO(GOOD[:-1] + b', "\\u0000": 1, "": 2}'), 10_000)
+    with pytest.raises(SubmissionInvalid) as bad:
+        _parse(raw)
+    assert [e.field for e in bad.value.errors] == ["'\\x00'", "''"]
+    assert not any("\x00" in e.field + e.message for e in bad.value.errors)
+
+
+def test_a_trailing_blank_header_column_is_ignored_a_filled_one_is_an_error() -> None:
+    f = io.BytesIO(b"channel,jurisdiction,category,title,content,anonymous,\n"
+                   b"letter,jizhou,fees,t,c,true,\nletter,jizhou,fees,t,c,true,x\n")
+    header, head = rows.csv_header(f, 1000)
+    assert header is not None
+    first, second = rows.csv_rows(f, header, 1000, rows.Position(head.end, 2))
+    assert _parse(first).channel == "letter"  # type: ignore[attr-defined]
+    with pytest.raises(SubmissionInvalid) as bad:
+        _parse(second)
+    assert [e.field for e in bad.value.errors] == ["''"]
+
+
+@pytest.mark.parametrize("received_at", ["0001-01-01T00:00:00+00:01", "1989-12-31T23:59:59Z"])
+def test_a_case_received_before_1990_is_refused_not_a_crash(received_at: str) -> None:
+    line = GOOD[:-1] + f', "received_at": "{received_at}"}}'.encode()
+    [raw] = rows.jsonl_rows(io.BytesIO(line), 10_000)
+    with pytest.raises(SubmissionInvalid) as bad:
+        _parse(raw)
+    assert [(e.field, e.message) for e in bad.value.errors] == [
+        ("received_at", "received_at must not be before 1990-01-01")]
