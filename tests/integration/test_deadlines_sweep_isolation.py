@@ -4,12 +4,18 @@ retried later; the alerts behind it still go out, each once."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import asyncpg
 
+from services.deadlines.reconcile import Policy
+from services.deadlines.schema import DDL, PARKING_DDL
+from services.deadlines.sweep import Backoff, Sweep
+from shared.domain.limits import CountingMode
+from shared.platform.migrations import statements
+from shared.platform.outbox import OUTBOX_DDL
 from shared.platform.topics import DEADLINE_EVENTS
 from shared.tools.testing.helpers import end_offsets, eventually
 from tests.integration.test_deadlines_timers import (
@@ -81,4 +87,61 @@ async def test_a_failing_timer_is_parked_and_the_alerts_behind_it_go_out(stack: 
             assert again["next_fire_at"] - datetime.now(UTC) > first_wait * 1.5
     finally:
         await conn.execute("DELETE FROM timers WHERE case_id = $1", broken_case)
+        await conn.close()
+
+
+# The database refuses the outbox row of one case's alert (a stand-in for any write refused
+# for one timer's data). The sweep runs here, alone on a scratch copy of the tables, so that
+# the three timers are claimed in one batch for certain.
+_REFUSE = """
+CREATE FUNCTION refuse_alert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.key = 'refused' THEN
+        RAISE EXCEPTION 'refused for the test' USING ERRCODE = '22023';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER refuse_alert BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse_alert();
+"""
+NOW = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
+
+
+class FixedClock:
+    def now(self) -> datetime:
+        return NOW
+
+
+async def test_a_batch_the_database_refuses_is_narrowed_down_to_its_timer(stack: Any) -> None:
+    schema = f"test_sweep_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(stack.dsns["deadlines"])
+    pool = None
+    try:
+        await conn.execute(f"CREATE SCHEMA {schema}; SET search_path = {schema}")
+        for stmt in [*statements(DDL), *statements(PARKING_DDL), *statements(OUTBOX_DDL)]:
+            await conn.execute(stmt)
+        await conn.execute(_REFUSE)
+        overdue_since_2025 = _BROKEN.replace("'0001-01-02'", "'2025-01-02'")
+        for case in ("good-1", "refused", "good-2"):
+            await conn.execute(overdue_since_2025, case, uuid.uuid4())
+        pool = await asyncpg.create_pool(stack.dsns["deadlines"], min_size=1, max_size=2,
+                                         server_settings={"search_path": schema})
+        policy = Policy(CountingMode.calendar_roll_forward, (7, 3), timedelta(0))
+        sweep = Sweep(pool, FixedClock(), policy, "test.deadline.events", batch=10,
+                      backoff=Backoff(timedelta(minutes=1), timedelta(hours=1)))
+
+        assert await sweep.once() == 3
+        assert sorted(r["key"] for r in await conn.fetch("SELECT key FROM outbox")) == [
+            "good-1", "good-2"]
+        timers = {r["case_id"]: r for r in await conn.fetch(
+            "SELECT case_id, status, sweep_failures, sweep_error, next_fire_at FROM timers")}
+        assert [timers[c]["status"] for c in ("good-1", "good-2")] == ["overdue", "overdue"]
+        refused = timers["refused"]
+        assert (refused["status"], refused["sweep_failures"]) == ("pending", 1)
+        assert refused["sweep_error"].startswith("InvalidParameterValueError")
+        assert refused["next_fire_at"] == NOW + timedelta(minutes=1)
+        assert await sweep.once() == 0  # it waits for its retry; nothing else is left
+    finally:
+        if pool is not None:
+            await pool.close()
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
         await conn.close()
