@@ -43,45 +43,78 @@ async def _first_batch_done(http: aiohttp.ClientSession, base: str, import_id: s
     await eventually(progressed, within=60, every=0.005, what="the first batch")
 
 
-async def test_kill_between_registrations_and_progress_counts_every_row_once(stack) -> None:
-    run = unique("imp-kill")
-    proc = _instance(stack, "intake-import-kill", 18091)
-    await proc.start()
+async def _kill_between_registrations_and_progress(http: aiohttp.ClientSession,
+                                                   stack: Any, proc: ServiceProcess,
+                                                   import_id: str) -> None:
+    """Kill ``proc`` -9 while it writes a batch: after that batch's cases were written and
+    before its progress was (when the two are separate transactions)."""
     holder = await asyncpg.connect(stack.dsns["intake"])
     # Another session: inside the holder's transaction the activity view would not change.
     watcher = await asyncpg.connect(stack.dsns["intake"])
     try:
-        async with aiohttp.ClientSession() as http:
-            await proc.wait_ready(http)
-            import_id = await start_import(http, proc.base, TOKEN, csv_file(run, ROWS))
-            await _first_batch_done(http, proc.base, import_id)
-            # Hold the import's row: the next batch's progress write has to wait for it, so the
-            # kill lands after that batch's cases were written and before its progress was.
-            async with holder.transaction():
-                await holder.execute("SELECT 1 FROM imports WHERE import_id = $1 FOR UPDATE",
-                                      uuid.UUID(import_id))
+        await _first_batch_done(http, proc.base, import_id)
+        # Hold the import's row: the next batch's progress write has to wait for it.
+        async with holder.transaction():
+            await holder.execute("SELECT 1 FROM imports WHERE import_id = $1 FOR UPDATE",
+                                 uuid.UUID(import_id))
 
-                async def importer_waits() -> bool:
-                    return bool(await watcher.fetchval(
-                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                        "AND datname = current_database() AND query ILIKE '%imports%'"))
+            async def importer_waits() -> bool:
+                return bool(await watcher.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database() AND query ILIKE '%imports%'"))
 
-                await eventually(importer_waits, within=30, every=0.01,
-                                 what="the importer to wait on its progress row")
-                assert proc.proc is not None
-                os.kill(proc.proc.pid, signal.SIGKILL)
-                await proc.proc.wait()
-            await proc.start()
-            await proc.wait_ready(http)
-            final = await finished(http, proc.base, TOKEN, import_id)
+            await eventually(importer_waits, within=30, every=0.01,
+                             what="the importer to wait on its progress row")
+            assert proc.proc is not None
+            os.kill(proc.proc.pid, signal.SIGKILL)
+            await proc.proc.wait()
     finally:
         await holder.close()
         await watcher.close()
-        await proc.stop()
+
+
+async def _counted_once(stack: Any, run: str, final: dict[str, Any]) -> None:
     assert final["status"] == "done", final
     assert (final["total"], final["accepted"], final["duplicates"], final["rejected"]) == (
         ROWS, ROWS, 0, 0), final
     assert await case_count(stack.dsns["intake"], "external_id LIKE $1", f"{run}-%") == ROWS
+
+
+async def test_kill_between_registrations_and_progress_counts_every_row_once(stack) -> None:
+    run = unique("imp-kill")
+    proc = _instance(stack, "intake-import-kill", 18091)
+    await proc.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            await proc.wait_ready(http)
+            import_id = await start_import(http, proc.base, TOKEN, csv_file(run, ROWS))
+            await _kill_between_registrations_and_progress(http, stack, proc, import_id)
+            await proc.start()  # the same instance again: it resumes the import
+            await proc.wait_ready(http)
+            final = await finished(http, proc.base, TOKEN, import_id)
+    finally:
+        await proc.stop()
+    await _counted_once(stack, run, final)
+
+
+async def test_an_import_of_a_killed_instance_is_carried_on_by_another(stack) -> None:
+    run = unique("imp-takeover")
+    killed = _instance(stack, "intake-import-killed", 18094)
+    survivor = _instance(stack, "intake-import-survivor", 18095,
+                         XF_IMPORT_RESUME_INTERVAL_SECONDS="1")
+    await killed.start()
+    await survivor.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            await killed.wait_ready(http)
+            await survivor.wait_ready(http)
+            import_id = await start_import(http, killed.base, TOKEN, csv_file(run, ROWS))
+            await _kill_between_registrations_and_progress(http, stack, killed, import_id)
+            final = await finished(http, survivor.base, TOKEN, import_id)
+    finally:
+        await killed.stop()
+        await survivor.stop()
+    await _counted_once(stack, run, final)
 
 
 async def test_database_cutting_connections_mid_import_pauses_it_and_it_finishes(stack
@@ -107,14 +140,12 @@ async def test_database_cutting_connections_mid_import_pauses_it_and_it_finishes
                 await asyncio.sleep(0.05)
             assert cut > 0
             final = await finished(http, proc.base, TOKEN, import_id)
+            assert await proc.metric(http, "xinfang_import_pauses_total") > 0
     finally:
         await killer.close()
         await proc.stop()
-    assert final["status"] == "done", final
     assert final["error"] is None
-    assert (final["total"], final["accepted"], final["duplicates"], final["rejected"]) == (
-        ROWS, ROWS, 0, 0), final
-    assert await case_count(stack.dsns["intake"], "external_id LIKE $1", f"{run}-%") == ROWS
+    await _counted_once(stack, run, final)
 
 
 async def test_same_file_again_without_external_ids_registers_nothing_new(stack) -> None:
