@@ -180,7 +180,7 @@ class ImportApi:
         """Work on an import until it is done; a database that is away pauses it."""
         try:
             async for attempt in AsyncRetrying(
-                retry=retry_if_exception(_database_away),
+                retry=retry_if_exception(is_transient),
                 wait=wait_exponential(multiplier=0.2, max=self._settings.import_retry_max_seconds),
                 before_sleep=_paused(import_id), reraise=True,
             ):
@@ -295,14 +295,6 @@ class ImportApi:
         IMPORT_ROWS.labels("duplicate_request").inc(len(cases) - created)
         IMPORT_ROWS.labels("rejected").inc(rejected)
         return batch[-1].end
-
-
-def _database_away(exc: BaseException) -> bool:
-    # A connection the server cut in the middle of an operation can come back from the pool
-    # with its protocol in a broken state, and the next use raises InternalClientError
-    # ("cannot switch to state …; another operation is in progress", asyncpg issues #784 and
-    # #1069): the connection's fault, not the import's.
-    return is_transient(exc) or isinstance(exc, asyncpg.InternalClientError)
 
 
 def _paused(import_id: str) -> Callable[[RetryCallState], None]:
