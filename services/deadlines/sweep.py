@@ -34,7 +34,7 @@ import asyncpg
 
 from services.deadlines import ladder, metrics, outputs
 from services.deadlines.reconcile import Policy
-from shared.platform import outbox
+from shared.platform import faults, outbox
 from shared.platform.clock import Clock
 from shared.platform.db import is_transient
 from shared.platform.events import Envelope
@@ -169,6 +169,7 @@ class Sweep:
                 plan = _Plan(parked=[(rows[0], exc)])
             if plan.parked:
                 await self._park(conn, plan.parked, now)
+        faults.point("sweep.after_commit")  # the fault suite's kill before the relay sends
         metrics.SWEEP_SECONDS.observe(time.perf_counter() - started)
         for event_type, kind in plan.alerts:
             metrics.ALERTS.labels(event_type, kind).inc()

@@ -38,6 +38,7 @@ from services.intake.metrics import IMPORT_PAUSES, IMPORT_ROWS
 from services.intake.registrar import Registrar
 from services.intake.validation import FieldError, NewCase, SubmissionInvalid
 from shared.domain.vocab import Vocabulary
+from shared.platform import faults
 from shared.platform.auth import Principal
 from shared.platform.clock import Clock
 from shared.platform.db import is_transient
@@ -291,6 +292,7 @@ class ImportApi:
                 "bytes_done = $7 WHERE import_id = $1",
                 key, len(batch), created, len(cases) - created, rejected, batch[-1].last_line,
                 batch[-1].end)
+        faults.point("import.after_batch")  # the fault suite's kill between two batches
         IMPORT_ROWS.labels("accepted").inc(created)
         IMPORT_ROWS.labels("duplicate_request").inc(len(cases) - created)
         IMPORT_ROWS.labels("rejected").inc(rejected)

@@ -97,6 +97,26 @@ async def test_kill_between_registrations_and_progress_counts_every_row_once(sta
     await _counted_once(stack, run, final)
 
 
+async def test_killed_right_after_a_batch_it_resumes_after_that_batch(stack) -> None:
+    run = unique("imp-point")
+    proc = _instance(stack, "intake-import-point", 18096, XF_FAULT_POINT="import.after_batch")
+    await proc.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            await proc.wait_ready(http)
+            import_id = await start_import(http, proc.base, TOKEN, csv_file(run, ROWS))
+            assert proc.proc is not None
+            assert await proc.proc.wait() == -signal.SIGKILL
+            assert (await state(http, stack.url("intake", ""), TOKEN, import_id))["total"] == 200
+            proc.env["XF_FAULT_POINT"] = ""
+            await proc.start()
+            await proc.wait_ready(http)
+            final = await finished(http, proc.base, TOKEN, import_id)
+    finally:
+        await proc.stop()
+    await _counted_once(stack, run, final)
+
+
 async def test_an_import_of_a_killed_instance_is_carried_on_by_another(stack) -> None:
     run = unique("imp-takeover")
     killed = _instance(stack, "intake-import-killed", 18094)
