@@ -223,7 +223,8 @@ class ImportApi:
         await self._pool.execute("UPDATE imports SET status = 'running' WHERE import_id = $1 "
                                  "AND status = 'queued'", key)
         who = Principal(**orjson.loads(row["principal"]))
-        # Imports from before content hashes keep the ids they started with.
+        # An import uploaded before files were hashed names its rows after itself: still the
+        # same ids on every resume of it.
         content_hash = row["content_hash"] or f"import:{key}"
         at = row["bytes_done"]
         start = rows.Position(at, row["lines_done"] + 1) if at else rows.Position()

@@ -23,9 +23,9 @@ from shared.domain.vocab import Terms, Vocabulary
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Submitting systems' clocks drift; a few minutes ahead is not "in the future".
 CLOCK_SKEW = timedelta(minutes=5)
-# No case this system handles was received earlier; far older dates are typing mistakes, and
-# the oldest ones cannot even be converted to Shanghai time.
-EARLIEST_RECEIVED = date(1990, 1, 1)
+# No petition was received before this; older dates are typing mistakes, and the oldest ones
+# cannot even be converted to Shanghai time (registering one would crash).
+EARLIEST_RECEIVED = date(1900, 1, 1)
 MAX_SIGNERS = 100_000  # far above any real joint letter; keeps the value in a 4-byte column
 
 TOP_FIELDS = frozenset(
