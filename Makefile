@@ -28,7 +28,7 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
 ## The importer's property-based fuzz, long form (the normal suite runs a short one).
-## XF_FUZZ_IMPORTS_EXAMPLES examples per property (default 20000; some 6 minutes here).
+## XF_FUZZ_IMPORTS_EXAMPLES examples per property (default 20000; about 3 CPU-minutes).
 fuzz-imports: $(STAMP)
 	XF_FUZZ_IMPORTS_EXAMPLES=$${XF_FUZZ_IMPORTS_EXAMPLES:-20000} $(BIN)/python -m pytest -q \
 		-p no:cacheprovider tests/unit/test_import_fuzz.py
