@@ -1,4 +1,4 @@
-"""HTTP API of the deadlines service (SPEC §6).
+"""HTTP API of the deadlines service (docs/domain.md §6).
 
 - `GET /v1/deadlines/{case_id}` (staff, or the unit the case is with): every timer of the case,
   `[{kind, due_date, provisional, status, article, ...}]`, with its rule, start, outcome and

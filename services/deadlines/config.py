@@ -18,7 +18,8 @@ class DeadlinesSettings(ServiceSettings):
     # The outbox relay holds up to 4 connections (one per shard it relays) and the gauge
     # leader one; the consumer, the sweep and the API need theirs.
     db_pool_max: int = 16
-    # How limits are counted (SPEC §4): calendar days rolled forward, or every limit in working
+    # How limits are counted (docs/domain.md §4): calendar days rolled forward, or every limit in
+    # working
     # days. A timer keeps the mode it started with; a change applies to new timers.
     counting_mode: CountingMode = CountingMode.calendar_roll_forward
     # Warnings go out this many days before a due date (00:00 Asia/Shanghai), most distant first.

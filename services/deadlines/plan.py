@@ -1,4 +1,4 @@
-"""Which timers a case has, from the facts its events told (pure; SPEC §4).
+"""Which timers a case has, from the facts its events told (pure; docs/domain.md §4).
 
 Timers are *derived*: given every fact of a case, `plan` says which timers exist, when each
 started and whether (and by what) it ended. Applying the same facts in any order gives the same

@@ -1,5 +1,6 @@
 """``POST /v1/cases/{case_id}/actions``: a handling unit, staff or admin moves a case along
-its lifecycle (SPEC §3). Refusals change nothing: 403 wrong unit, 409 illegal transition or a
+its lifecycle (docs/domain.md §3). Refusals change nothing: 403 wrong unit, 409 illegal transition
+or a
 concurrent change, 422 bad details."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Intake's HTTP API (SPEC §6): submit a case, read it (staff), track it (public)."""
+"""Intake's HTTP API (docs/domain.md §6): submit a case, read it (staff), track it (public)."""
 
 from __future__ import annotations
 

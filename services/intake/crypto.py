@@ -1,4 +1,4 @@
-"""Protection of the petitioner's identity (SPEC §3 保密).
+"""Protection of the petitioner's identity (docs/domain.md §3 保密).
 
 Personal fields are stored encrypted with AES-256-GCM. The associated data names the case
 and the field (``associated_data``): a ciphertext copied into another row or column fails to

@@ -1,9 +1,9 @@
-"""The case lifecycle (SPEC §3): one transition table and a pure decision on each action.
+"""The case lifecycle (docs/domain.md §3): one transition table and a pure decision on each action.
 
 A status names the last milestone a case reached. ``TRANSITIONS`` below is the whole lifecycle
 and the only place it is written; ``decide`` adds the rules on an action's details.
 
-Orderings chosen where SPEC leaves room:
+Orderings chosen where the contract leaves room (docs/domain.md §3):
 - ``in_progress`` is not a stored status: no action marks "work started" and the handling
   limit runs from acceptance (Art. 34), so ``accepted`` and ``extended`` are the in-progress
   statuses. A second ``extend`` is refused by the table (409, Art. 34 note).
@@ -16,7 +16,8 @@ Orderings chosen where SPEC leaves room:
 - The 5-working-day objection window needs the working-day calendar, which this module does
   not know: the caller precomputes its last day (``CaseState.objection_due``, set from the
   ``assign`` command); ``None`` means no limit is known and the objection is allowed.
-- Events carry no free text (reasons may name people, SPEC §3 保密); reasons stay in intake's
+- Events carry no free text (reasons may name people, docs/domain.md §3 保密); reasons stay in
+intake's
   timeline. ``assign`` emits nothing: routing's ``case.assigned`` already is the event. A
   transfer routing decided (``case.transfer_decided``) is applied as ``transfer_out`` and does
   emit ``case.transferred_out``: intake, the system of record, takes that step.

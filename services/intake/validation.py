@@ -1,11 +1,12 @@
-"""Validation of a case submission (SPEC §6 ``POST /v1/cases``) and of one import row.
+"""Validation of a case submission (docs/domain.md §6 ``POST /v1/cases``) and of one import row.
 
 Pure: no I/O. Written by hand rather than as a pydantic model because every error must name
 its field by the API's dotted path (``petitioner.id_number``) and say why in plain English, and
 every error is collected in one pass: a clerk fixing a rejected import row wants the whole list.
 
 Messages never echo a personal value (name, resident ID, phone, address): import errors are
-stored and shown to operators and may reach logs, and identity is confidential (SPEC §3 保密).
+stored and shown to operators and may reach logs, and identity is confidential (docs/domain.md §3
+保密).
 """
 
 from __future__ import annotations
@@ -332,7 +333,7 @@ def _received_at(value: object, now: datetime, errors: _Errors) -> datetime:
 
 def _signers(value: object, errors: _Errors) -> int:
     if value is None:
-        return 1  # one petitioner; five or more makes a collective petition (SPEC §3)
+        return 1  # one petitioner; five or more makes a collective petition (docs/domain.md §3)
     if isinstance(value, bool) or not isinstance(value, int):
         errors.bad("signers", f"must be a whole number, not {_kind(value)}")
     elif value < 1:

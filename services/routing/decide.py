@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from services.routing.rules import Leader, RuleSet
 
-COLLECTIVE_MIN_SIGNERS = 5  # SPEC §3: 集体访/联名信 = five or more signers
+COLLECTIVE_MIN_SIGNERS = 5  # docs/domain.md §3: 集体访/联名信 = five or more signers
 MANUAL_RULE = "manual"  # rule id recorded for a reassignment by staff
 _OBJECTION = "objection:"  # reason prefix of a unit excluded by its own objection
 
@@ -79,7 +79,8 @@ def route(case: CaseFacts, rules: RuleSet) -> RoutingDecision:
 def _excluded_roots(case: CaseFacts, rules: RuleSet, reasons: list[str]) -> dict[str, str]:
     """Units the case must keep away from (with everything below them) → the reason code.
 
-    回避 (SPEC §3; Art. 30: reported material never goes to the accused): the subject unit and
+    回避 (docs/domain.md §3; Art. 30: reported material never goes to the accused): the subject unit
+    and
     the unit of a named person. Units below them are excluded too: a subordinate cannot judge
     its superior. Only configured units and people can be recognised, so an unknown subject is
     recorded in the reasons for a person to check, and excludes nothing.

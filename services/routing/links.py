@@ -32,7 +32,8 @@ DUPLICATE_THRESHOLD = 0.25
 
 LinkKind = Literal["repeat", "final_repeat", "duplicate"]
 
-# Lifecycle statuses (SPEC §3) in which the handling time limit runs: accepted, not answered.
+# Lifecycle statuses (docs/domain.md §3) in which the handling time limit runs: accepted, not
+# answered.
 HANDLING_STATUSES = frozenset({"accepted", "in_progress", "extended"})
 # Still open (not closed) for duplicate linking: from registration until the written answer.
 OPEN_STATUSES = frozenset({"registered", "assigned", *HANDLING_STATUSES, "replied"})
@@ -122,7 +123,8 @@ def classify_link(new: PetitionFacts, earlier: Sequence[EarlierCase], now: datet
         first = min(repeats, key=lambda e: e.received_at)  # link to the original matter
         return Link("repeat", first.case_id, "Art. 19", None)
 
-    # SPEC §3: the same matter through another channel while the first case is still open is
+    # docs/domain.md §3: the same matter through another channel while the first case is still open
+    # is
     # a duplicate: linked to the open case, not counted as a new one.
     duplicates = [
         (e, s) for e, s in scored
@@ -145,7 +147,8 @@ def is_third_repeat_within_12_months(new: PetitionFacts, earlier: Sequence[Earli
     if new.petitioner_key is None:
         return False
     received = _local_date(new.received_at)
-    # Counted like the statutory limits (SPEC §4): from the day after the same date a year ago.
+    # Counted like the statutory limits (docs/domain.md §4): from the day after the same date a
+    # year ago.
     start = _months_before(received, KEY_REPEAT_MONTHS)
     count = 1 + sum(
         1 for e in earlier
@@ -167,7 +170,7 @@ def _best(candidates: list[tuple[EarlierCase, float]]) -> tuple[EarlierCase, flo
 
 def _local_date(moment: datetime) -> date:
     if moment.tzinfo is None:
-        raise ValueError("times must carry an offset (SPEC §6)")
+        raise ValueError("times must carry an offset (docs/domain.md §6)")
     return moment.astimezone(SHANGHAI).date()
 
 

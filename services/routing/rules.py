@@ -135,7 +135,8 @@ class RuleSet:
         return (*own, *(x for x in self.leaders if x.jurisdiction == ANY))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form for ``GET /v1/rules``; vocabulary codes with labels (SPEC §2)."""
+        """JSON-ready form for ``GET /v1/rules``; vocabulary codes with labels (docs/domain.md
+        §2)."""
 
         def term(terms: Terms, code: str) -> dict[str, str]:
             return {"key": ANY, "label": "全部"} if code == ANY else terms.render(code)

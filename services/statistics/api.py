@@ -1,4 +1,4 @@
-"""The statistics HTTP API (SPEC §6).
+"""The statistics HTTP API (docs/domain.md §6).
 
 Who may read: staff and admin tokens only. Figures carry no personal data, but they are the
 bureau's official, unpublished statistics; channels and units have no business reading them.
@@ -9,7 +9,8 @@ A missing or unknown token is 401, any other role 403 (shared.platform.web.requi
 - ``GET /v1/reports/quarterly?year&quarter[&format=csv|xlsx][&as_of]``
 
 ``from`` defaults to 1 January of ``to``'s year, ``to`` to the day of ``as_of``, ``as_of`` to now.
-With ``compare`` the body keeps SPEC's keys and adds ``comparison``: the baseline period, its
+With ``compare`` the body keeps the contract's keys and adds ``comparison``: the baseline period,
+its
 figures and the change of each (figures.compare). Bad parameters → 422 naming each one.
 """
 

@@ -88,7 +88,7 @@ def _filters(**values: Any) -> dict[str, Any]:
 def summary(from_: str = FROM, to: str = TO, as_of: str = AS_OF, channel: str = CHANNEL,
             jurisdiction: str = JURISDICTION, category: str = CATEGORY, compare: str = COMPARE,
             url: str = URL, token: str = TOKEN) -> None:
-    """Totals and rates (SPEC §5) of the cases received in a period."""
+    """Totals and rates (docs/domain.md §5) of the cases received in a period."""
     body = json.loads(_get(url, "/v1/stats/summary", token, _filters(
         from_=from_, to=to, as_of=as_of, channel=channel, jurisdiction=jurisdiction,
         category=category, compare=compare)))

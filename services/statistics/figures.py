@@ -1,7 +1,9 @@
-"""Pure statistics figures: percentages, summary, breakdowns, comparisons, periods (SPEC §5, §6).
+"""Pure statistics figures: percentages, summary, breakdowns, comparisons, periods (docs/domain.md
+§5, §6).
 
 No I/O: the statistics service counts cases in its own projection and hands the counts to these
-functions, which apply SPEC §5's definitions and shape SPEC §6's answers. Keeping the arithmetic
+functions, which apply docs/domain.md §5's definitions and shape docs/domain.md §6's answers.
+Keeping the arithmetic
 here means the HTTP API and the quarterly report cannot disagree on a single figure.
 """
 
@@ -49,7 +51,8 @@ def _ratio_percent(numerator: Decimal, denominator: Decimal) -> float:
 def percent(numerator: int, denominator: int) -> float:
     """``numerator / denominator × 100`` rounded half-up to two decimals (23/180 → 12.78).
 
-    A zero denominator gives 0.0 rather than None or an error: SPEC §6 promises numbers for every
+    A zero denominator gives 0.0 rather than None or an error: docs/domain.md §6 promises numbers
+    for every
     rate, and "no case closed yet" must not break a dashboard or a report cell. The counts next
     to the rate (e.g. ``closed == 0``) tell a reader that the rate is empty, not bad.
     """
@@ -63,7 +66,8 @@ def percent(numerator: int, denominator: int) -> float:
 
 @dataclass(frozen=True)
 class Counts:
-    """The raw counts behind one summary, all over the cases received in the period (SPEC §5).
+    """The raw counts behind one summary, all over the cases received in the period (docs/domain.md
+    §5).
 
     ``feedback_given`` counts only cases inside ``feedback_eligible`` (closed, with a named and
     reachable petitioner): feedback to an anonymous petitioner who left a phone number must not
@@ -100,7 +104,7 @@ class Counts:
 
 
 class Summary(TypedDict):
-    """SPEC §6 ``GET /v1/stats/summary`` body, keys in contract order."""
+    """docs/domain.md §6 ``GET /v1/stats/summary`` body, keys in contract order."""
 
     received: int
     closed: int
@@ -113,7 +117,7 @@ class Summary(TypedDict):
 
 
 def summary(counts: Counts) -> Summary:
-    """Apply SPEC §5's definitions to ``counts``."""
+    """Apply docs/domain.md §5's definitions to ``counts``."""
     return {
         "received": counts.received,
         "closed": counts.closed,
@@ -160,7 +164,7 @@ class BreakdownRow(TypedDict):
 
 
 class Breakdown(TypedDict):
-    """SPEC §6 ``GET /v1/stats/breakdown`` body."""
+    """docs/domain.md §6 ``GET /v1/stats/breakdown`` body."""
 
     total: int
     rows: list[BreakdownRow]
@@ -183,9 +187,10 @@ def _terms(vocab: Vocabulary, by: str) -> Terms | None:
 
 
 def breakdown(rows: Sequence[GroupCounts], by: str, vocab: Vocabulary) -> Breakdown:
-    """Shape grouped counts as SPEC §6's breakdown: largest count first, ties by key.
+    """Shape grouped counts as docs/domain.md §6's breakdown: largest count first, ties by key.
 
-    Shares are each group's count over the sum of all counts (SPEC §5 占比), each rounded on its
+    Shares are each group's count over the sum of all counts (docs/domain.md §5 占比), each rounded
+    on its
     own, so they may sum to 99.99 or 100.01: that is how published tables behave, and fudging one
     row to force 100.00 would make that row's figure wrong.
     """
@@ -195,7 +200,8 @@ def breakdown(rows: Sequence[GroupCounts], by: str, vocab: Vocabulary) -> Breakd
     shaped: list[tuple[str, str, GroupCounts]] = []
     for row in rows:
         if terms is not None:
-            # Accept a Chinese label as well as a code (SPEC §2); unknown codes stay visible.
+            # Accept a Chinese label as well as a code (docs/domain.md §2); unknown codes stay
+            # visible.
             key = terms.resolve(row.key) or row.key
             label = terms.label(key)
         elif by == "month":

@@ -1,7 +1,7 @@
 """The folder: moves journal deltas into the aggregate tables, one writer at a time.
 
 Consumers only append to the journal, so instances never wait on each other's hot aggregate
-rows (ENGINEERING.md, "Statistics counters"). One folder — whichever instance holds the
+rows (docs/delivery.md, "Several instances"). One folder — whichever instance holds the
 leader's advisory lock — deletes a chunk of journal rows and adds them to ``cube`` (5 grouping
 sets × received day/month × effective day/month), ``month_totals`` (received month × every
 combination of two or three dimensions), ``rmonth_max`` and ``totals`` in one statement, so a
@@ -17,6 +17,7 @@ import zlib
 import asyncpg
 
 from services.statistics.schema import COUNT_COLUMNS, MONTH_TOTAL_SETS
+from shared.platform import faults
 
 _SUMS = ", ".join(f"sum({c})::integer AS {c}" for c in COUNT_COLUMNS)
 _JSUMS = ", ".join(f"sum(j.{c})::integer" for c in COUNT_COLUMNS)
@@ -79,7 +80,9 @@ SELECT count(*) FROM j
 async def fold_once(conn: asyncpg.Connection, chunk: int) -> int:
     """Fold up to ``chunk`` journal rows; return how many were folded."""
     async with conn.transaction():
-        return int(await conn.fetchval(FOLD_SQL, chunk))
+        folded = int(await conn.fetchval(FOLD_SQL, chunk))
+        faults.point("fold.before_commit")
+        return folded
 
 
 async def fold_all(conn: asyncpg.Connection, chunk: int = 50000) -> int:

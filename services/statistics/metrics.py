@@ -36,6 +36,8 @@ ON_TIME_RATE = Gauge("xinfang_stats_on_time_rate_percent",
 LEADER = Gauge("xinfang_stats_leader",
                "1 on the instance that folds the aggregates and exports the statistics gauges")
 JOURNAL_ROWS = Gauge("xinfang_stats_journal_rows", "Deltas waiting to be folded (leader only)")
+FOLD_CHUNK = Gauge("xinfang_stats_fold_chunk_rows",
+                   "Journal rows the leader folds per transaction (smaller after a timeout)")
 FOLDED = Counter("xinfang_stats_folded_rows_total", "Journal rows folded into the aggregates")
 
 _FIGURES = (RECEIVED, CLOSED, OPEN, CLOSURE_RATE, ON_TIME_RATE)

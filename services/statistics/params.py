@@ -1,6 +1,6 @@
 """Query parameters of the statistics API, checked before anything is read (pure).
 
-Every problem is reported at once, each naming its parameter, as SPEC §6's 422 body
+Every problem is reported at once, each naming its parameter, as docs/domain.md §6's 422 body
 ``{"errors": [{"field", "message"}]}``. Dates are ``YYYY-MM-DD`` in Asia/Shanghai; ``as_of`` is an
 RFC 3339 instant with an offset, or a date meaning the end of that day.
 """

@@ -1,6 +1,7 @@
-"""Figures as SPEC §6 shapes them, read from the projection: summary, breakdown, report.
+"""Figures as docs/domain.md §6 shapes them, read from the projection: summary, breakdown, report.
 
-The counting happens in queries.Engine, the definitions in figures (SPEC §5), the rendering in
+The counting happens in queries.Engine, the definitions in figures (docs/domain.md §5), the
+rendering in
 report; this module only joins them, so the API, the CLI and the quarterly report can never
 disagree on a number.
 """

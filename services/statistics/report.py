@@ -1,4 +1,5 @@
-"""The quarterly statistical report a bureau sends upward (SPEC §5, §6 ``/v1/reports/quarterly``).
+"""The quarterly statistical report a bureau sends upward (docs/domain.md §5, §6
+``/v1/reports/quarterly``).
 
 Pure: the service gathers the figures (``figures.summary`` / ``figures.breakdown`` over its
 projection, as of the report time) into a ``QuarterlyReport``, and these writers turn it into
@@ -24,7 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from services.statistics.figures import Breakdown, Summary, compare, percent, quarter_bounds
 
-# SPEC §6 summary keys → the headings Chinese statistical tables use.
+# docs/domain.md §6 summary keys → the headings Chinese statistical tables use.
 SUMMARY_HEADINGS: dict[str, str] = {
     "received": "受理总数",
     "closed": "办结数",
@@ -80,7 +81,8 @@ class QuarterlyReport:
     def __post_init__(self) -> None:
         quarter_bounds(self.year, self.quarter)  # raises ValueError for a bad year or quarter
         if self.generated_at.tzinfo is None:
-            # SPEC §6: times carry an offset; a naive time in an official report is ambiguous.
+            # docs/domain.md §6: times carry an offset; a naive time in an official report is
+            # ambiguous.
             raise ValueError("generated_at must be timezone-aware")
         for name in ("summary", "yoy_summary"):
             figures = _figures(getattr(self, name))
@@ -210,7 +212,7 @@ def _csv_cell(value: Cell, kind: Kind) -> str:
     if isinstance(value, str):
         return _csv_text(value)
     if kind == "rate":
-        return f"{value:.2f}"  # SPEC §6: percentages with two decimals
+        return f"{value:.2f}"  # docs/domain.md §6: percentages with two decimals
     return str(value)
 
 

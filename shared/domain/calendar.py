@@ -1,4 +1,4 @@
-"""The working-day calendar that statutory time limits are counted against (SPEC §4).
+"""The working-day calendar that statutory time limits are counted against (docs/domain.md §4).
 
 Why this module exists: a calendar-day limit whose last day is not a working day moves to the
 next working day, and the 5-day objection limit counts working days only. Whether a day is a

@@ -1,4 +1,5 @@
-"""Statutory time limits of the 《信访工作条例》 (2022) as data, and how due dates follow (SPEC §4).
+"""Statutory time limits of the 《信访工作条例》 (2022) as data, and how due dates follow
+(docs/domain.md §4).
 
 The limits live in one table (`LIMITS`) so that the article and wording shown to staff, the
 number of days and the counting unit cannot drift apart. `compute_due` is pure: the same kind,
@@ -74,7 +75,7 @@ class DayUnit(StrEnum):
 
 
 class CountingMode(StrEnum):
-    """A bureau's counting rule (configuration, SPEC §4).
+    """A bureau's counting rule (configuration, docs/domain.md §4).
 
     `calendar_roll_forward`: calendar days, a last day that is not a working day moves to the
     next working day; limits defined in working days (the objection) stay in working days.
@@ -93,7 +94,7 @@ class Limit:
     days: int
     unit: DayUnit
     article: str
-    starts_on: str  # the event that starts the clock, as in SPEC §4's "starts" column
+    starts_on: str  # the event that starts the clock, as in docs/domain.md §4's "starts" column
     description_zh: str
     description_en: str
 

@@ -28,7 +28,7 @@ class CaseRegistered(EventData):
     # Keyed hash of the normalised resident ID, else phone; None for anonymous petitions.
     petitioner_key: str | None = None
     # A petitioner the bureau can give feedback to (named and with a phone or address):
-    # the denominator of the feedback rate (SPEC §5).
+    # the denominator of the feedback rate (docs/domain.md §5).
     reachable: bool = False
     subject_unit: str | None = None
     subject_person: str | None = None
@@ -57,7 +57,7 @@ class CaseStep(EventData):
 
 
 class StepType(StrEnum):
-    """The event type of each lifecycle step (SPEC §3); all share the CaseStep payload."""
+    """The event type of each lifecycle step (docs/domain.md §3); all share the CaseStep payload."""
 
     OBJECTED = "case.objected"
     ACCEPTED = "case.accepted"
@@ -74,7 +74,7 @@ class StepType(StrEnum):
     REREVIEWED = "case.rereviewed"
 
 
-# The step each action of the actions API records (its names are SPEC §6's).
+# The step each action of the actions API records (its names are docs/domain.md §6's).
 STEP_OF_ACTION: dict[str, StepType] = {
     "object": StepType.OBJECTED, "accept": StepType.ACCEPTED, "decline": StepType.DECLINED,
     "transfer_out": StepType.TRANSFERRED_OUT, "extend": StepType.EXTENDED,

@@ -1,4 +1,4 @@
-"""The bureau's vocabulary: channels, categories, jurisdictions (SPEC §2).
+"""The bureau's vocabulary: channels, categories, jurisdictions (docs/domain.md §2).
 
 Loaded from a YAML file (configuration, not code). Each list resolves either its code or its
 Chinese label to the code, and renders a code as ``{"key", "label"}``.

@@ -1,4 +1,4 @@
-"""Bearer tokens, each bound to one role (SPEC §6).
+"""Bearer tokens, each bound to one role (docs/domain.md §6).
 
 Roles: ``channel`` (submit cases on one channel), ``unit`` (act on cases assigned to one unit),
 ``staff`` (read cases with personal data; every read audited), ``admin`` (everything).

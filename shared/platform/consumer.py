@@ -19,11 +19,14 @@ import asyncio
 from collections.abc import Callable, Sequence
 
 import faust
+from prometheus_client import Gauge
 
 from shared.platform.logging import get_logger
 from shared.platform.pipeline import ConsumerHalted, Pipeline, Raw
 
 log = get_logger(__name__)
+
+HALTED = Gauge("xinfang_consumer_halted", "1 while this instance's consumer has stopped")
 
 
 def attach_consumer(app: faust.App, *, name: str, topics: Sequence[str],
@@ -48,6 +51,7 @@ def attach_consumer(app: faust.App, *, name: str, topics: Sequence[str],
                 reason = str(exc) if isinstance(exc, ConsumerHalted) else (
                     f"{type(exc).__name__}: {exc}")
                 current.health.halted = reason
+                HALTED.set(1)
                 log.critical("consumer_halted", reason=reason, held=len(events))
                 await asyncio.Event().wait()  # hold the batch until the worker stops us
             for event in events:

@@ -2,9 +2,11 @@
 case, and marks them sent.
 
 What a broken broker or producer must never do:
-- reorder one case's events: sends of one key go one at a time (the next only after the broker
-  acknowledged the last), so a partly failed batch leaves the topic with a prefix of each
-  case's events, never E2 before E1;
+- reorder one case's events: sends of one key to one topic go one at a time (the next only
+  after the broker acknowledged the last), so a partly failed batch leaves the topic with a
+  prefix of each case's events, never E2 before E1;
+- let one broken topic hold up the others: a topic whose send failed waits (backing off) while
+  the rest goes on;
 - wedge the instance: after ``OutOfOrderSequenceNumber`` (aiokafka's idempotent producer is dead
   for good after it) or a run of failed sends, the producer is replaced; a relay that has not
   sent for ``release_after`` lets its shards go so a healthy instance takes them over;
@@ -77,6 +79,7 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._failed_since_replace: float | None = None
         self._cooldown_until = 0.0
+        self._topic_wait: dict[str, tuple[float, float]] = {}  # topic -> (retry at, delay)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -99,9 +102,18 @@ class OutboxRelay:
                         if self._producer is None:
                             self._producer = await self._new_producer()
                             self._health.producer = self._producer
+                        failure: BaseException | None = None
+                        blocked = 0
                         for shard, conn in list(self._held.items()):
-                            published += await self._relay_shard(shard, conn)
-                        # Only a relay that holds shards has shown it can send.
+                            sent, waiting, failed = await self._relay_shard(shard, conn)
+                            published += sent
+                            blocked += waiting
+                            failure = failure or failed
+                        if blocked and not published:
+                            raise failure or RuntimeError(
+                                f"{blocked} rows wait for topics that failed to send")
+                        # Only a relay that holds shards and sent (or had nothing to send)
+                        # has shown it can send.
                         self._health.failing_since = None
                         self._health.last_error = None
                         self._failed_since_replace = None
@@ -178,7 +190,11 @@ class OutboxRelay:
         BACKLOG.set(backlog)
         OLDEST_AGE.set(age)
 
-    async def _relay_shard(self, shard: int, conn: asyncpg.Connection) -> int:
+    async def _relay_shard(self, shard: int, conn: asyncpg.Connection
+                           ) -> tuple[int, int, BaseException | None]:
+        """Send what this shard has: (rows sent, rows left waiting, the first failure). A
+        topic whose send failed waits before it is tried again, so one broken topic (a
+        missing dead-letter topic, say) does not hold up the others."""
         rows = await conn.fetch(
             """
             SELECT id, topic, key, value, headers FROM outbox
@@ -186,45 +202,55 @@ class OutboxRelay:
             """,
             shard, self._batch_size,
         )
-        if not rows:
-            return 0
-        assert self._producer is not None
-        # Rounds: each round sends the next row of every key at once and waits for all of
-        # them, so rows of one key go strictly one after the other.
-        pending: dict[str, list[asyncpg.Record]] = {}
+        now = asyncio.get_running_loop().time()
+        pending: dict[tuple[str, str], list[asyncpg.Record]] = {}
         for r in rows:
-            pending.setdefault(r["key"], []).append(r)
-        sent: list[int] = []
+            if self._topic_wait.get(r["topic"], (0.0, 0.0))[0] <= now:
+                pending.setdefault((r["topic"], r["key"]), []).append(r)
+        assert self._producer is not None
+        producer = self._producer
+        sent: list[asyncpg.Record] = []
         failure: BaseException | None = None
-        try:
-            while pending and failure is None:
-                heads = [queue.pop(0) for queue in pending.values()]
-                futures = [await self._producer.send(
+        failed_topics: set[str] = set()
+        # Rounds: each round sends the next row of every (topic, key) at once and waits for
+        # all of them, so rows of one case on one topic go strictly one after the other.
+        while pending:
+            heads = [queue.pop(0) for queue in pending.values()]
+
+            async def deliver(r: asyncpg.Record) -> None:
+                delivery = await producer.send(
                     r["topic"], value=bytes(r["value"]), key=r["key"].encode(),
                     headers=[(k, v.encode()) for k, v in orjson.loads(r["headers"])])
-                    for r in heads]
-                results = await asyncio.gather(*futures, return_exceptions=True)
-                for r, result in zip(heads, results, strict=True):
-                    if isinstance(result, BaseException):
-                        failure = failure or result
-                        pending.pop(r["key"], None)  # nothing later of this key this time
-                    else:
-                        sent.append(r["id"])
-                pending = {k: q for k, q in pending.items() if q}
-        finally:
-            faults.point("relay.after_send")
-            if sent:
-                await conn.execute(
-                    "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", sent)
-                by_topic: dict[str, int] = {}
-                for r in rows:
-                    if r["id"] in sent:
-                        by_topic[r["topic"]] = by_topic.get(r["topic"], 0) + 1
-                for topic, n in by_topic.items():
-                    PUBLISHED.labels(topic).inc(n)
-        if failure is not None:
-            raise failure
-        return len(sent)
+                await delivery
+
+            results = await asyncio.gather(*(deliver(r) for r in heads), return_exceptions=True)
+            for r, result in zip(heads, results, strict=True):
+                if isinstance(result, BaseException):
+                    failure = failure or result
+                    pending.pop((r["topic"], r["key"]), None)  # nothing later of it this time
+                    if r["topic"] not in failed_topics:
+                        failed_topics.add(r["topic"])
+                        self._topic_failed(r["topic"], result)
+                else:
+                    sent.append(r)
+                    self._topic_wait.pop(r["topic"], None)
+            pending = {k: q for k, q in pending.items() if q}
+        faults.point("relay.after_send")
+        if sent:
+            await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
+                               [r["id"] for r in sent])
+            by_topic: dict[str, int] = {}
+            for r in sent:
+                by_topic[r["topic"]] = by_topic.get(r["topic"], 0) + 1
+            for topic, n in by_topic.items():
+                PUBLISHED.labels(topic).inc(n)
+        return len(sent), len(rows) - len(sent), failure
+
+    def _topic_failed(self, topic: str, error: BaseException) -> None:
+        delay = min(max(self._topic_wait.get(topic, (0.0, 0.05))[1] * 2, 0.1), self._retry_max)
+        self._topic_wait[topic] = (asyncio.get_running_loop().time() + delay, delay)
+        log.warning("outbox_topic_send_failed", topic=topic, retry_in=delay,
+                    error=f"{type(error).__name__}: {error}"[:300])
 
     async def _discard(self, conn: asyncpg.Connection) -> None:
         """Give a held connection back whatever state it is in; a broken one is terminated

@@ -160,11 +160,13 @@ async def test_a_relay_that_cannot_send_lets_its_shards_go(stack, db, topic) -> 
                      what="the oldest unsent row's age to show")
     well = OutboxRelay(db, healthy, RelayHealth(), retry_max=0.2)
     well_task = await run(well)
-    await eventually(lambda: _zero(unsent(db)), within=40,
-                     what="the healthy relay to take the shards over and send")
-    assert sick_health.failing_since is not None
-    await stop(well, well_task)
-    await stop(sick, sick_task)
+    try:
+        await eventually(lambda: _zero(unsent(db)), within=40,
+                         what="the healthy relay to take the shards over and send")
+        assert sick_health.failing_since is not None
+    finally:
+        await stop(well, well_task)
+        await stop(sick, sick_task)
 
 
 async def test_the_relay_recovers_when_its_connections_are_killed(stack, db, topic) -> None:  # type: ignore[no-untyped-def]
@@ -201,3 +203,31 @@ async def _zero(count: Any) -> bool:
 
 async def _async(value: Any) -> Any:
     return value
+
+
+async def test_a_missing_topic_holds_up_nothing_else(stack, db, topic) -> None:  # type: ignore[no-untyped-def]
+    """The dead-letter topic missing (finding 1's trigger): the other topics' rows go on, and
+    the waiting rows go out once the topic exists."""
+    missing = f"tests.relay.missing.{uuid.uuid4().hex[:8]}"
+
+    async def factory() -> Any:
+        return await start_producer(stack.bootstrap, wait_seconds=0)
+
+    async with db.acquire() as conn:
+        await add_raw(conn, rows(missing, [("case-m", "dead letter")]))
+        await add_raw(conn, rows(topic, [(f"case-{i}", str(i)) for i in range(8)]))
+    relay = OutboxRelay(db, factory, RelayHealth(), retry_max=0.5)
+    task = await run(relay)
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+    await admin.start()
+    try:
+        async def only_the_missing_left() -> bool:
+            return await db.fetchval("SELECT array_agg(DISTINCT topic) FROM outbox "
+                                     "WHERE sent_at IS NULL") == [missing]
+        await eventually(only_the_missing_left, within=60, what="the healthy topic sent")
+        await admin.create_topics([NewTopic(missing, 1, 1)])
+        await eventually(lambda: _zero(unsent(db)), within=60, what="the dead letter sent")
+    finally:
+        await stop(relay, task)
+        await admin.delete_topics([missing])
+        await admin.close()

@@ -9,7 +9,7 @@ declines, transfers out, acceptances, extensions, answers, closures, feedback, r
 reviews, or nothing at all. The deadlines service raises its overdue alerts from what it sees.
 
 When every service has consumed everything about these cases, the truth is computed here from
-intake's own tables (``cases`` and ``case_timeline``) with SPEC §5's definitions, and the
+intake's own tables (``cases`` and ``case_timeline``) with docs/domain.md §5's definitions, and the
 overdue instants from the alerts the deadlines service published (its outbox: intake does not
 know about alerts). Every summary figure and every breakdown row must equal it, to the case and
 to the hundredth of a percent, for many periods, filters and ``as_of`` instants.
@@ -69,7 +69,7 @@ def _submission(rng: random.Random, received: datetime) -> dict[str, Any]:
     jurisdiction = rng.choice(VOCAB.jurisdictions.codes)
     return {
         "channel": rng.choice(VOCAB.channels.codes), "external_id": f"e2e-{uuid.uuid4()}",
-        # Either the code or the Chinese name is accepted (SPEC §2).
+        # Either the code or the Chinese name is accepted (docs/domain.md §2).
         "jurisdiction": (VOCAB.jurisdictions.label(jurisdiction) if rng.random() < 0.2
                          else jurisdiction),
         "category": rng.choice(VOCAB.categories.codes), "title": rng.choice(MATTERS),
@@ -195,7 +195,8 @@ async def _settled(dbs: dict[str, asyncpg.Pool], keys: list[str]) -> bool:
 
 
 async def _truth_cases(dbs: dict[str, asyncpg.Pool], first_year: int) -> list[Case]:
-    """Every case intake holds in the block, as SPEC §5 sees it, from intake's own tables."""
+    """Every case intake holds in the block, as docs/domain.md §5 sees it, from intake's own
+    tables."""
     rows = await dbs["intake"].fetch(
         """
         SELECT c.case_id::text, c.channel, c.jurisdiction, c.category, c.received_at,

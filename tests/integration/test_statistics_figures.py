@@ -4,7 +4,7 @@ A randomized workload — thousands of cases over four years with random channel
 jurisdictions, categories, units, lifecycles, duplicates, extensions, reassignments, overdue
 alerts and redelivered events — is produced straight onto the three topics (routing and deadline
 events first, so many overtake their case's registration). The truth is computed here, case by
-case, from the generated data with SPEC §5's definitions; every summary figure and every
+case, from the generated data with docs/domain.md §5's definitions; every summary figure and every
 breakdown row from the API must equal it to the case and to the hundredth of a percent, for
 many periods, filters and ``as_of`` instants.
 

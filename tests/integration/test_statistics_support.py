@@ -1,5 +1,5 @@
 """Helpers of the statistics integration tests: a case generator that writes the events intake,
-routing and deadlines would, the ground truth of SPEC §5 computed case by case from the
+routing and deadlines would, the ground truth of docs/domain.md §5 computed case by case from the
 generated data (independently of the service's projection), and producing/waiting helpers.
 
 Collected by pytest for its one sanity test; the other statistics tests import from it.
@@ -227,7 +227,8 @@ def half_up(numerator: int, denominator: int) -> float:
 def truth(cases: Iterable[Case], start: date, end: date, as_of: datetime,
           filters: dict[str, str] | None = None, group: str | None = None
           ) -> dict[str, list[int]]:
-    """SPEC §5, case by case: what was received in [start, end] and where it stood at as_of."""
+    """docs/domain.md §5, case by case: what was received in [start, end] and where it stood at
+    as_of."""
     out: dict[str, list[int]] = defaultdict(lambda: [0] * 9)
     for c in cases:
         day = local_date(c.received_at)

@@ -33,7 +33,7 @@ PG_INIT = ROOT / "deploy" / "docker" / "postgres-init.sh"
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
 GRAFANA_DIR = ROOT / "deploy" / "grafana"
 
-# Intake's keys: required whenever the settings class declares them (SPEC: personal data is
+# Intake's keys: required whenever the settings class declares them (personal data is
 # encrypted at rest; shared/tools/stack/control.py passes the same two variables).
 INTAKE_KEY_FIELDS = ("pii_key", "pseudonym_key")
 

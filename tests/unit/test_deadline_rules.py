@@ -1,4 +1,4 @@
-"""Statutory limits (SPEC §4) and due dates computed against the official calendar.
+"""Statutory limits (docs/domain.md §4) and due dates computed against the official calendar.
 
 2027 overlays are HYPOTHETICAL test data, not the official notice.
 """

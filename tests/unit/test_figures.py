@@ -1,4 +1,5 @@
-"""Pure statistics figures (SPEC §5, §6): rounding, summary, breakdowns, comparisons, periods."""
+"""Pure statistics figures (docs/domain.md §5, §6): rounding, summary, breakdowns, comparisons,
+periods."""
 
 from __future__ import annotations
 

@@ -79,7 +79,7 @@ def up(layout: Layout, *, services: bool = True, say: Say = print) -> None:
     bindir = postgres.ensure_installed(say)
     if postgres.init(layout, bindir):
         say("initialised PostgreSQL cluster")
-    if postgres.start(layout, bindir):
+    if postgres.start_and_wait(layout, bindir):
         say(f"started PostgreSQL on 127.0.0.1:{layout.pg_port}")
     secrets_ = load_secrets(layout)
     asyncio.run(postgres.provision(

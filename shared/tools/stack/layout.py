@@ -11,7 +11,8 @@ from pathlib import Path
 from shared.platform.settings import REPO_ROOT
 
 SERVICES = ("intake", "routing", "deadlines", "statistics")
-# The services' default ports (SPEC §6); a stack started with XF_STACK_PORT_OFFSET=N moves every
+# The services' default ports (docs/domain.md §6); a stack started with XF_STACK_PORT_OFFSET=N
+# moves every
 # port of the stack by N, so two checkouts can run their stacks side by side.
 SERVICE_PORTS = {"intake": 8081, "routing": 8082, "deadlines": 8083, "statistics": 8084}
 PORT_OFFSET = int(os.environ.get("XF_STACK_PORT_OFFSET", "0"))

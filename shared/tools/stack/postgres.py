@@ -3,10 +3,12 @@ role per service; a role may connect to its own database only (CONNECT granted t
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import asyncpg
@@ -104,6 +106,30 @@ def start(layout: Layout, bindir: Path) -> bool:
         "-l", str(layout.pg_home / "server.log"), "start",
     ]), check=True, capture_output=True)
     return True
+
+
+def start_and_wait(layout: Layout, bindir: Path, within: float = 60.0) -> bool:
+    """Start the cluster if it is not running and wait until it accepts connections; True if
+    this call started it. Right after a crash ``pg_ctl status`` can still see the dead
+    postmaster: a cluster that refuses connections and turns out not to run is started."""
+    started = start(layout, bindir)
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            asyncio.run(_ping(layout))
+            return started
+        except (OSError, asyncpg.PostgresError) as exc:
+            if time.monotonic() > deadline:
+                raise StackError(f"PostgreSQL does not accept connections ({exc}); see "
+                                 f"{layout.pg_home / 'server.log'}") from exc
+            if start(layout, bindir):
+                started = True
+            time.sleep(0.3)
+
+
+async def _ping(layout: Layout) -> None:
+    conn = await superuser_connect(layout)
+    await conn.close()
 
 
 def stop(layout: Layout) -> bool:
