@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test down status unit lint fuzz-imports bench bench-intake bench-routing bench-deadlines bench-statistics clean-data
+.PHONY: up test down status unit lint fuzz-imports bench bench-intake bench-routing bench-deadlines bench-statistics bench-auth clean-data
 
 # The virtual environment, rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -44,9 +44,9 @@ lint: $(STAMP)
 	$(BIN)/mypy shared services
 
 ## Benchmarks print figures (they need the local stack: `make up` or `xf stack up` first).
-bench: bench-intake bench-routing bench-deadlines bench-statistics
+bench: bench-intake bench-routing bench-deadlines bench-statistics bench-auth
 
-bench-intake bench-routing bench-deadlines bench-statistics: bench-%: $(STAMP)
+bench-intake bench-routing bench-deadlines bench-statistics bench-auth: bench-%: $(STAMP)
 	$(BIN)/xf stack up
 	$(BIN)/python -m benchmarks.$*
 

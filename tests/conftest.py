@@ -24,6 +24,9 @@ class Stack:
     def url(self, service: str, path: str) -> str:
         return f"http://127.0.0.1:{self.layout.service_port(service)}{path}"
 
+    def metrics_url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.layout.metrics_port(service)}/metrics"
+
 
 @pytest.fixture(scope="session")
 def stack() -> Stack:

@@ -6,7 +6,7 @@
 # defaults there are for DEVELOPMENT ONLY). Mirrors shared/tools/stack/postgres.py's provision().
 set -euo pipefail
 
-for service in intake routing deadlines statistics; do
+for service in console intake routing deadlines statistics; do
   role="xinfang_${service}"
   var="XF_PG_PASSWORD_${service^^}"
   password="${!var:-}"

@@ -23,6 +23,7 @@ from services.deadlines.reconcile import Policy, Timer
 from shared.domain.calendar import WorkingCalendar
 from shared.domain.limits import LIMITS, DeadlineKind, local_date
 from shared.domain.vocab import Vocabulary
+from shared.platform import audit
 from shared.platform.auth import Principal
 from shared.platform.clock import Clock, iso
 from shared.platform.web import error, field_errors, json_response, principal, read_json
@@ -180,20 +181,27 @@ class DeadlinesApi:
         parsed = calendars.validate_year(request.match_info["year"], body)
         if isinstance(parsed, list):
             return field_errors([{"field": p.field, "message": p.message} for p in parsed])
-        return await self._apply(parsed.year, parsed, who)
+        return await self._apply(parsed.year, parsed, who, request)
 
     async def delete_year(self, request: web.Request) -> web.Response:
         who = _admin(request)
         text = request.match_info["year"]
         if not text.isdigit() or not 1949 <= int(text) <= 9998:
             return field_errors([{"field": "year", "message": "not a year (1949–9998)"}])
-        return await self._apply(int(text), None, who)
+        return await self._apply(int(text), None, who, request)
 
-    async def _apply(self, year: int, days: Any, who: Principal) -> web.Response:
+    async def _apply(self, year: int, days: Any, who: Principal, request: web.Request
+                     ) -> web.Response:
         async with self._pool.acquire() as conn, conn.transaction():
             applied = await calendars.apply_year(
-                conn, year, days, source="api", actor=who.name or who.role,
+                conn, year, days, source="api", actor=who.as_actor().signature,
                 policy=self._policy, clock=self._clock, topic=self._topic)
+            if applied.changed:
+                await audit.append(conn, audit.Entry(
+                    who.as_actor(), "calendar.remove" if days is None else "calendar.put",
+                    detail={"year": year, "revision": applied.revision,
+                            "rescheduled": len(applied.moves)},
+                    client_addr=audit.client_address(request.remote)), self._clock.now())
         metrics.RESCHEDULED.labels("calendar").inc(len(applied.moves))
         return json_response({
             "year": year, "removed": days is None, "changed": applied.changed,

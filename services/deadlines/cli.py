@@ -21,6 +21,7 @@ from rich.table import Table
 from shared.domain.calendar import OverlayError, load_overlay
 from shared.tools.cli.http import ApiError, call
 from shared.tools.cli.local import local_url
+from shared.tools.cli.session import TOKEN
 
 app = typer.Typer(help="Deadlines of cases, overdue timers and the working-day calendar.",
                   no_args_is_help=True)
@@ -30,7 +31,6 @@ app.add_typer(calendar, name="calendar")
 console = Console()
 URL = typer.Option(local_url("deadlines"), envvar="XF_DEADLINES_URL",
                    help="the deadlines service's base URL")
-TOKEN = typer.Option(..., envvar="XF_TOKEN", help="bearer token (see deploy/local/tokens.yaml)")
 
 
 def _request(method: str, url: str, token: str, body: Any = None) -> Any:

@@ -17,6 +17,7 @@ from services.deadlines.reconcile import Policy
 from services.deadlines.sweep import Backoff, Sweep
 from shared.domain.calendar import load_overlay
 from shared.domain.vocab import default_vocabulary
+from shared.platform import audit
 from shared.platform.pipeline import Policy as EventsPolicy
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
@@ -41,6 +42,7 @@ def build_spec(settings: DeadlinesSettings) -> ServiceSpec:
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
         DeadlinesApi(infra.pool, infra.clock, vocab, policy, topic).install(app)
+        audit.install(app, infra.pool)
 
     backoff = Backoff(timedelta(seconds=settings.sweep_retry_base_seconds),
                       timedelta(seconds=settings.sweep_retry_max_seconds))

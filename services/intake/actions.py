@@ -99,7 +99,7 @@ class ActionApi:
                 return field_errors([e.as_dict() for e in exc.errors])
             unit = None if decision.action is Action.OBJECT else row["assigned_unit"]
             async with conn.transaction():
-                version = await steps.persist(conn, row, decision, actor=who.actor,
+                version = await steps.persist(conn, row, decision, actor=who.as_actor(),
                                               topic_prefix=self._topic_prefix, unit=unit)
             if version is None:
                 current = await store.get_case(conn, str(row["case_id"]))

@@ -14,12 +14,18 @@ from services.intake.registrar import Registrar
 from services.intake.registration import ENC_COLUMN, PERSONAL_FIELDS, Keys
 from services.intake.validation import SubmissionInvalid, validate_submission
 from shared.domain.vocab import Vocabulary
+from shared.platform import audit
+from shared.platform.auth import Principal
 from shared.platform.clock import Clock, iso
 from shared.platform.logging import get_logger
 from shared.platform.web import error, field_errors, json_response, principal, read_json
 
 log = get_logger(__name__)
 NOT_FOUND = "no case with this tracking number and query code"
+HANDLER_FIELDS = ("name", "phone", "address")
+MAX_PURPOSE = 500
+WITHHELD = ("withheld: add ?purpose=<why you need it> to read the petitioner's identity; "
+            "every such read is audited with its purpose")
 
 
 class CaseApi:
@@ -48,7 +54,7 @@ class CaseApi:
             return field_errors([e.as_dict() for e in exc.errors])
         if not who.may_submit_on(case.channel):
             raise error(403, f"this token may not submit cases on channel {case.channel!r}")
-        outcome = await self._registrar.submit(case, actor=who.actor)
+        outcome = await self._registrar.submit(case, actor=who.as_actor())
         CASES_RECEIVED.labels(case.channel,
                               "accepted" if outcome.created else "duplicate_request").inc()
         log.info("case_submitted", case_id=outcome.body["case_id"], channel=case.channel,
@@ -61,18 +67,33 @@ class CaseApi:
             row = await store.get_case(conn, request.match_info["case_id"])
             if row is None:
                 raise error(404, "no such case")
-            if not who.is_staff and not (who.role == "unit"
-                                         and who.may_act_for(row["assigned_unit"])):
-                raise error(403, "only staff, admin or the assigned unit may read this case")
             steps = await store.timeline(conn, row["case_id"])
+            # A clerk reads the cases they registered (without the petitioner's identity).
+            registered_it = who.role == "clerk" and bool(steps) and (
+                steps[0]["actor_id"] == who.actor_id)
+            if not (who.is_staff or registered_it or (
+                    who.role == "unit" and who.may_act_for(row["assigned_unit"]))):
+                raise error(403, "only staff, admin, the assigned unit or the clerk who "
+                            "registered it may read this case")
             record = self.render_case(row, steps, internal=True)
-            if who.is_staff:
+            fields = [f for f in identity_fields(who, row) if row[ENC_COLUMN[f]]]
+            purpose = request.query.get("purpose", "").strip()
+            if fields and not purpose:
+                record["petitioner"]["identity"] = WITHHELD
+            elif fields:
+                if len(purpose) > MAX_PURPOSE:
+                    return field_errors([{"field": "purpose",
+                                          "message": f"at most {MAX_PURPOSE} characters"}])
+                actor = who.as_actor()
                 async with conn.transaction():
-                    record["petitioner"] = self._personal_data(row, record["petitioner"])
+                    record["petitioner"] = self._personal_data(row, record["petitioner"],
+                                                               fields)
                     await store.audit_personal_data_read(
-                        conn, row["case_id"], who.name or who.actor, who.role,
-                        [f for f in PERSONAL_FIELDS if row[ENC_COLUMN[f]]],
-                    )
+                        conn, row["case_id"], actor, who.person_role or who.role, fields)
+                    await audit.append(conn, audit.Entry(
+                        actor, "personal_data.read", str(row["case_id"]),
+                        {"fields": fields, "role": who.person_role or who.role}, purpose,
+                        audit.client_address(request.remote)), self._clock.now())
                 PERSONAL_DATA_READS.labels(who.role).inc()
         return json_response(record)
 
@@ -115,14 +136,26 @@ class CaseApi:
             "timeline": [render_step(s, internal=internal) for s in steps],
         }
 
-    def _personal_data(self, row: asyncpg.Record, base: dict[str, Any]) -> dict[str, Any]:
+    def _personal_data(self, row: asyncpg.Record, base: dict[str, Any],
+                       fields: list[str]) -> dict[str, Any]:
         case_id = str(row["case_id"])
         out = dict(base)
-        for f in PERSONAL_FIELDS:
+        for f in fields:
             blob = row[ENC_COLUMN[f]]
             out[f] = (self._keys.cipher.decrypt(bytes(blob), associated=associated(case_id, f))
                       if blob else None)
         return out
+
+
+def identity_fields(who: Principal, row: asyncpg.Record) -> tuple[str, ...]:
+    """What of the petitioner's identity ``who`` may read on this case: staff and admin all of
+    it; a handler or unit head of the assigned unit the name, phone and address (to verify the
+    facts and deliver the answer), never the resident ID; anyone else nothing."""
+    if who.is_staff:
+        return PERSONAL_FIELDS
+    if who.is_person and who.role == "unit" and who.may_act_for(row["assigned_unit"]):
+        return HANDLER_FIELDS
+    return ()
 
 
 def render_step(step: asyncpg.Record, *, internal: bool) -> dict[str, Any]:
@@ -131,6 +164,10 @@ def render_step(step: asyncpg.Record, *, internal: bool) -> dict[str, Any]:
         "at": iso(step["at"]), "actor": step["actor"], "note": step["public_note"],
     }
     if internal:
+        # Who did it: the person's account and name, or the machine client (staff only; the
+        # public tracking page shows the unit alone).
+        out["actor_id"] = step["actor_id"]
+        out["actor_name"] = step["actor_name"]
         out["internal_note"] = step["internal_note"]
         out["details"] = store.details(step)
     return out

@@ -18,11 +18,19 @@ from services.intake.lifecycle import (
 from shared.domain.calendar import WorkingCalendar
 from shared.domain.limits import CountingMode, DeadlineKind, compute_due, local_date
 from shared.domain.schemas import CaseAssigned, CaseLinked, CaseTransferDecided
+from shared.platform.auth import Actor
 from shared.platform.clock import Clock
 from shared.platform.logging import get_logger
 
 log = get_logger(__name__)
-ROUTING_ACTOR = "routing"
+ROUTING_ACTOR = Actor("service:routing", "routing", "routing")
+
+
+def reassigned_by(event: CaseAssigned) -> Actor:
+    """The staff member (or client) who moved the case, as routing's event names them."""
+    if event.actor_id and event.actor_name:
+        return Actor(event.actor_id, event.actor_name, "staff")
+    return ROUTING_ACTOR
 
 
 class RoutingDecisions:
@@ -61,7 +69,7 @@ class RoutingDecisions:
             "UPDATE cases SET assigned_unit = $2, version = version + 1 WHERE case_id = $1 "
             "RETURNING version", row["case_id"], event.unit)
         await steps.add_timeline(conn, row["case_id"], version, "reassign", row["status"],
-                                 event.assigned_at, ROUTING_ACTOR,
+                                 event.assigned_at, reassigned_by(event),
                                  details={"unit": event.unit})
 
     async def transfer_decided(self, conn: asyncpg.Connection, event: CaseTransferDecided

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from typing import Any
 
 import typer
@@ -11,12 +12,12 @@ from rich.table import Table
 
 from shared.tools.cli.http import ApiError, call
 from shared.tools.cli.local import local_url
+from shared.tools.cli.session import TOKEN
 
 app = typer.Typer(help="Register, show and act on cases through the intake API.",
                   no_args_is_help=True)
 console = Console()
 URL = typer.Option(local_url("intake"), envvar="XF_INTAKE_URL", help="intake's base URL")
-TOKEN = typer.Option(..., envvar="XF_TOKEN", help="bearer token (see deploy/local/tokens.yaml)")
 
 
 def _fail(exc: ApiError) -> typer.Exit:
@@ -26,20 +27,25 @@ def _fail(exc: ApiError) -> typer.Exit:
 
 
 @app.command()
-def show(case_id: str, url: str = URL, token: str = TOKEN) -> None:
+def show(case_id: str, url: str = URL, token: str = TOKEN,
+         purpose: str = typer.Option(None, help="why you need the petitioner's identity "
+                                     "(audited); without it the identity is withheld")) -> None:
     """A case and its timeline."""
+    query = f"?{urllib.parse.urlencode({'purpose': purpose})}" if purpose else ""
     try:
-        _, record = call("GET", f"{url}/v1/cases/{case_id}", token=token)
+        _, record = call("GET", f"{url}/v1/cases/{case_id}{query}", token=token)
     except ApiError as exc:
         raise _fail(exc) from None
     console.print(f"[bold]{record['tracking_no']}[/bold]  {record['title']}  "
                   f"status: [cyan]{record['status']}[/cyan]  unit: {record['assigned_unit']}")
     console.print(f"{record['channel']['label']} · {record['jurisdiction']['label']} · "
                   f"{record['category']['label']} · received {record['received_at']}")
-    table = Table("#", "action", "status", "at", "actor", "note")
+    table = Table("#", "action", "status", "at", "by", "note")
     for step in record["timeline"]:
+        by = step.get("actor_name") or step["actor"]
         table.add_row(str(step["seq"]), step["action"], step["status"], step["at"],
-                      step["actor"], step.get("note") or step.get("internal_note") or "")
+                      f"{by} ({step['actor']})" if by != step["actor"] else by,
+                      step.get("note") or step.get("internal_note") or "")
     console.print(table)
 
 
@@ -95,3 +101,38 @@ def submit(channel: str = typer.Option(..., help="code or Chinese name, e.g. let
     verb = "registered" if status == 201 else "already registered"
     console.print(f"{verb}: [bold]{result['tracking_no']}[/bold] (case {result['case_id']}); "
                   f"query code for the petitioner: [bold]{result['query_code']}[/bold]")
+
+
+keys_app = typer.Typer(help="The keys of personal data at rest.", no_args_is_help=True)
+
+
+@keys_app.command("rotate")
+def rotate_keys(batch: int = typer.Option(500, min=1, max=10000)) -> None:
+    """Re-encrypt every stored identity under the writing key (XF_PII_KEY, id XF_PII_KEY_ID;
+    older keys in XF_PII_OLD_KEYS). Safe while intake runs; run it again after a stop."""
+    import asyncio
+
+    import asyncpg
+
+    from services.intake.config import IntakeSettings
+    from services.intake.keyring import MissingKey
+    from services.intake.main import keys_from
+    from services.intake.rotation import rotate
+
+    settings = IntakeSettings()  # type: ignore[call-arg]  # keys and database from the env
+
+    async def run() -> None:
+        pool = await asyncpg.create_pool(settings.database_url.get_secret_value(),
+                                         min_size=1, max_size=2)
+        try:
+            done = await rotate(pool, keys_from(settings).cipher, batch)
+        finally:
+            await pool.close()
+        typer.echo(f"{done.cases} cases examined, {done.rewritten} re-encrypted under key "
+                   f"{settings.pii_key_id!r}")
+
+    try:
+        asyncio.run(run())
+    except MissingKey as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from None

@@ -18,6 +18,10 @@ class IntakeSettings(ServiceSettings):
     # keys and content sketches: base64 of 32 bytes each. Required: no default.
     pii_key: SecretStr
     pseudonym_key: SecretStr
+    # Key rotation: the id new ciphertexts carry, and older keys that still read
+    # (``kid:base64,…``) until ``xf keys rotate`` has re-encrypted everything.
+    pii_key_id: str = "k1"
+    pii_old_keys: SecretStr | None = None
     # Where uploaded import files wait while they are processed (resumed after a restart).
     import_dir: Path = REPO_ROOT / "var" / "imports"
     # Import limits. A file of 64 MiB holds some 100,000 typical cases; a line of 256 KiB holds

@@ -25,7 +25,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import asyncpg
 import orjson
@@ -95,15 +95,16 @@ class ImportApi:
                 # One client's uploads are counted one at a time, so two at once cannot both
                 # take the last free place.
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))",
-                                   f"imports-of:{who.actor}")
+                                   f"imports-of:{who.actor_id}")
                 if (busy := await self._too_many(conn, who)) is not None:
                     path.unlink(missing_ok=True)
                     return busy
                 await conn.execute(
-                    "INSERT INTO imports (import_id, format, status, submitted_by, principal, "
-                    "content_hash, size_bytes) VALUES ($1, $2, 'queued', $3, $4::jsonb, $5, $6)",
-                    uuid.UUID(import_id), fmt, who.actor,
-                    orjson.dumps(_principal_doc(who)).decode(), digest, size)
+                    "INSERT INTO imports (import_id, format, status, submitted_by, "
+                    "submitted_by_name, principal, content_hash, size_bytes) "
+                    "VALUES ($1, $2, 'queued', $3, $4, $5::jsonb, $6, $7)",
+                    uuid.UUID(import_id), fmt, who.actor_id, who.name,
+                    orjson.dumps(who.to_doc()).decode(), digest, size)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -126,7 +127,7 @@ class ImportApi:
         most = self._settings.import_max_concurrent_per_client
         running = await conn.fetchval(
             f"SELECT count(*) FROM imports WHERE submitted_by = $1 AND {_UNFINISHED}",
-            who.actor)
+            who.actor_id)
         if running < most:
             return None
         return json_response(
@@ -165,7 +166,7 @@ class ImportApi:
         except ValueError as exc:
             raise error(404, "no such import") from exc
         row = await self._pool.fetchrow("SELECT * FROM imports WHERE import_id = $1", key)
-        if row is None or not (who.is_staff or row["submitted_by"] == who.actor):
+        if row is None or not (who.is_staff or row["submitted_by"] == who.actor_id):
             raise error(404, "no such import")
         errors = await self._pool.fetch(
             "SELECT line, field, message FROM import_errors WHERE import_id = $1 "
@@ -175,6 +176,8 @@ class ImportApi:
             "accepted": row["accepted"], "duplicates": row["duplicates"],
             "rejected": row["rejected"], "error": row["error"],
             "errors": [dict(e) for e in errors],
+            "submitted_by": {"actor_id": row["submitted_by"],
+                             "name": row["submitted_by_name"]},
         })
 
     async def _run(self, import_id: str) -> None:
@@ -222,7 +225,7 @@ class ImportApi:
             return  # uploaded to another host's instance: that one carries it on
         await self._pool.execute("UPDATE imports SET status = 'running' WHERE import_id = $1 "
                                  "AND status = 'queued'", key)
-        who = Principal(**orjson.loads(row["principal"]))
+        who = Principal.from_doc(orjson.loads(row["principal"]))
         # An import uploaded before files were hashed names its rows after itself: still the
         # same ids on every resume of it.
         content_hash = row["content_hash"] or f"import:{key}"
@@ -280,7 +283,7 @@ class ImportApi:
                 "FOR UPDATE", key)
             if where != at:
                 raise ImportMoved(str(key))
-            outcomes = await self._registrar.register_in(conn, cases, actor=who.actor)
+            outcomes = await self._registrar.register_in(conn, cases, actor=who.as_actor())
             created = sum(1 for o in outcomes if o.created)
             if bad:
                 await conn.executemany(
@@ -308,6 +311,3 @@ def _paused(import_id: str) -> Callable[[RetryCallState], None]:
                     retry_in=round(state.upcoming_sleep, 2))
     return note
 
-
-def _principal_doc(who: Principal) -> dict[str, Any]:
-    return {"role": who.role, "channel": who.channel, "unit": who.unit, "name": who.name}

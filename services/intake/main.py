@@ -4,6 +4,7 @@ and the consumer of routing decisions."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from aiohttp import web
 
@@ -12,24 +13,42 @@ from services.intake.actions import ActionApi
 from services.intake.api import CaseApi
 from services.intake.assignments import RoutingDecisions
 from services.intake.config import IntakeSettings
-from services.intake.crypto import PiiCipher
 from services.intake.handlers import routing_policy
 from services.intake.imports import ImportApi
+from services.intake.keyring import MissingKey, key_ring, parse_old_keys
 from services.intake.open311 import Open311Api
 from services.intake.registrar import Registrar
 from services.intake.registration import Keys
 from shared.domain.calendar import WorkingCalendar, load_overlay
 from shared.domain.vocab import default_vocabulary
+from shared.platform import audit
 from shared.platform.clock import Clock
+from shared.platform.logging import get_logger
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
 from shared.platform.settings import decode_key
 from shared.platform.topics import CASE_EVENTS, ROUTING_EVENTS
+from shared.platform.web import error
+
+log = get_logger(__name__)
 
 
 def keys_from(settings: IntakeSettings) -> Keys:
-    return Keys(cipher=PiiCipher(decode_key(settings.pii_key, "XF_PII_KEY")),
+    old = parse_old_keys(settings.pii_old_keys.get_secret_value()) if settings.pii_old_keys \
+        else {}
+    ring = key_ring(settings.pii_key_id, decode_key(settings.pii_key, "XF_PII_KEY"), old)
+    return Keys(cipher=ring,
                 pseudonym_key=decode_key(settings.pseudonym_key, "XF_PSEUDONYM_KEY"))
+
+
+@web.middleware
+async def missing_key_answer(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A ciphertext under a key that is not configured: say which key, not a traceback."""
+    try:
+        return await handler(request)  # type: ignore[no-any-return]
+    except MissingKey as exc:
+        log.error("pii_key_missing", key_id=exc.kid)
+        raise error(503, str(exc), key_id=exc.kid) from None
 
 
 def build_spec(settings: IntakeSettings) -> ServiceSpec:
@@ -45,6 +64,7 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
     imports: list[ImportApi] = []
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
+        app.middlewares.append(missing_key_answer)
         reg = registrar(infra, infra.clock)
         CaseApi(infra.pool, reg, keys, infra.clock, vocab).install(app)
         Open311Api(infra.pool, reg, infra.clock, vocab).install(app)
@@ -52,6 +72,7 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
         importer.install(app)
         imports.append(importer)
         openapi.install(app, vocab)
+        audit.install(app, infra.pool)
         ActionApi(infra.pool, infra.clock, calendar, settings.counting_mode,
                   settings.topic_prefix).install(app)
 

@@ -19,7 +19,7 @@ from services.intake.validation import SubmissionInvalid, validate_submission
 from shared.domain.vocab import Vocabulary
 from shared.platform.auth import Principal
 from shared.platform.clock import Clock, iso
-from shared.platform.web import TOKENS_KEY, json_response
+from shared.platform.web import TOKENS_KEY, caller, json_response
 
 PREFIX = "/open311/v2"
 # Our field → the Open311 parameter a client sent, for error messages in its own terms.
@@ -60,9 +60,8 @@ class Open311Api:
         ])
 
     def _caller(self, request: web.Request, form: Any) -> Principal | None:
-        tokens = request.app[TOKENS_KEY]
-        return (tokens.authenticate(request.headers.get("Authorization"))
-                or tokens.authenticate_token(form.get("api_key") if form else None))
+        return caller(request) or request.app[TOKENS_KEY].authenticate_token(
+            form.get("api_key") if form else None)
 
     async def create(self, request: web.Request) -> web.Response:
         if request.content_type not in ("application/x-www-form-urlencoded",
@@ -99,7 +98,7 @@ class Open311Api:
             return open311_error(400, f"{_PARAM_OF.get(e.field, e.field)}: {e.message}{more}")
         if not who.may_submit_on(case.channel) and not who.is_staff:
             return open311_error(403, f"this api_key may not submit on channel {channel}")
-        outcome = await self._registrar.submit(case, actor=who.actor)
+        outcome = await self._registrar.submit(case, actor=who.as_actor())
         CASES_RECEIVED.labels(case.channel,
                               "accepted" if outcome.created else "duplicate_request").inc()
         return json_response([{

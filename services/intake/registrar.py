@@ -19,6 +19,7 @@ from services.intake.registration import (
     tracking_year,
 )
 from services.intake.validation import NewCase
+from shared.platform.auth import Actor
 from shared.platform.clock import Clock, iso
 
 
@@ -38,17 +39,17 @@ class Registrar:
         self._tracking_prefix = tracking_prefix
         self._numbers = store.TrackingNumbers()
 
-    async def submit(self, case: NewCase, actor: str) -> Outcome:
+    async def submit(self, case: NewCase, actor: Actor) -> Outcome:
         return (await self.submit_many([case], actor))[0]
 
-    async def submit_many(self, cases: Sequence[NewCase], actor: str) -> list[Outcome]:
+    async def submit_many(self, cases: Sequence[NewCase], actor: Actor) -> list[Outcome]:
         """Register a batch in one transaction; a known (channel, external_id) is answered with
         the original registration and creates nothing (also when two requests race)."""
         async with self._pool.acquire() as conn:
             return await self.register_in(conn, cases, actor)
 
     async def register_in(self, conn: asyncpg.Connection, cases: Sequence[NewCase],
-                          actor: str) -> list[Outcome]:
+                          actor: Actor) -> list[Outcome]:
         """As :meth:`submit_many`, on ``conn``: inside the caller's transaction, if it has
         one, so that what the caller records with it commits or vanishes with the cases."""
         numbers = await self._tracking_numbers(conn, cases)

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.intake.crypto import PiiCipher, petitioner_key
 from services.intake.crypto import associated_data as associated
+from services.intake.crypto import petitioner_key
+from services.intake.keyring import KeyRing
 from services.intake.validation import NewCase
 from shared.domain.schemas import CaseRegistered
 from shared.domain.similarity import sketch
@@ -26,7 +27,7 @@ ENC_COLUMN = {"name": "petitioner_name_enc", "id_number": "petitioner_id_enc",
 
 @dataclass(frozen=True)
 class Keys:
-    cipher: PiiCipher
+    cipher: KeyRing
     pseudonym_key: bytes
 
 

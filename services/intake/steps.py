@@ -16,6 +16,7 @@ from shared.domain.calendar import WorkingCalendar
 from shared.domain.limits import CountingMode, DeadlineKind, compute_due, local_date
 from shared.domain.schemas import STEP_TYPES
 from shared.platform import outbox
+from shared.platform.auth import Actor
 from shared.platform.events import envelope_for
 from shared.platform.topics import CASE_EVENTS
 
@@ -48,7 +49,7 @@ def state_of(row: asyncpg.Record, calendar: WorkingCalendar, mode: CountingMode)
 
 
 async def persist(conn: asyncpg.Connection, row: asyncpg.Record, decision: Decision, *,
-                  actor: str, topic_prefix: str, unit: str | None,
+                  actor: Actor, topic_prefix: str, unit: str | None,
                   publish: bool = True) -> int | None:
     """Apply ``decision`` if the case is still at ``row``'s version; the new version, or None
     when another action got there first (the caller answers 409)."""
@@ -93,13 +94,14 @@ async def persist(conn: asyncpg.Connection, row: asyncpg.Record, decision: Decis
 
 
 async def add_timeline(conn: asyncpg.Connection, case_id: uuid.UUID, seq: int, action: str,
-                       status: str, at: object, actor: str, public_note: str | None = None,
+                       status: str, at: object, actor: Actor, public_note: str | None = None,
                        internal_note: str | None = None,
                        details: Mapping[str, object] | None = None) -> None:
     await conn.execute(
-        """INSERT INTO case_timeline (case_id, seq, action, status, at, actor, public_note,
-                                      internal_note, details)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)""",
-        case_id, seq, action, status, at, actor, public_note, internal_note,
+        """INSERT INTO case_timeline (case_id, seq, action, status, at, actor, actor_id,
+                                      actor_name, public_note, internal_note, details)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)""",
+        case_id, seq, action, status, at, actor.face, actor.id, actor.name, public_note,
+        internal_note,
         orjson.dumps(details or {}).decode(),
     )

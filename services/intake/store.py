@@ -12,6 +12,7 @@ import orjson
 
 from services.intake.registration import Registration
 from shared.platform import outbox
+from shared.platform.auth import Actor
 from shared.platform.topics import CASE_EVENTS
 
 _CASE_COLUMNS = (
@@ -37,8 +38,9 @@ WITH fresh AS (
     ON CONFLICT (channel, external_id) DO NOTHING
     RETURNING case_id, received_at
 ), steps AS (
-    INSERT INTO case_timeline (case_id, seq, action, status, at, actor)
-    SELECT case_id, 1, 'register', 'registered', received_at, ${_N + 6} FROM fresh
+    INSERT INTO case_timeline (case_id, seq, action, status, at, actor, actor_id, actor_name)
+    SELECT case_id, 1, 'register', 'registered', received_at, ${_N + 6}, ${_N + 8}, ${_N + 9}
+    FROM fresh
 ), events AS (
     INSERT INTO outbox (event_id, topic, key, shard, value, headers)
     SELECT e, ${_N + 7}, k, s, v, h::jsonb FROM {outbox.UNNEST_ROWS}
@@ -86,13 +88,13 @@ async def _draw(conn: asyncpg.Connection, year: int, count: int) -> list[int]:
 
 
 async def insert_registrations(conn: asyncpg.Connection, regs: Sequence[Registration],
-                               topic_prefix: str, actor: str) -> set[str]:
+                               topic_prefix: str, actor: Actor) -> set[str]:
     """Register a batch; returns the ids of the cases inserted (see ``_REGISTER``)."""
     if not regs:
         return set()
     columns = [[reg.row[c] for reg in regs] for c in _CASE_COLUMNS]
     rows = await conn.fetch(_REGISTER, *outbox.row_arrays([r.event for r in regs]), *columns,
-                            actor, CASE_EVENTS.name(topic_prefix))
+                            actor.face, CASE_EVENTS.name(topic_prefix), actor.id, actor.name)
     return {str(r["case_id"]) for r in rows}
 
 
@@ -118,16 +120,17 @@ async def get_by_tracking_no(conn: asyncpg.Connection, tracking: str) -> asyncpg
 
 async def timeline(conn: asyncpg.Connection, case_id: uuid.UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT seq, action, status, at, actor, public_note, internal_note, details "
+        "SELECT seq, action, status, at, actor, actor_id, actor_name, public_note, "
+        "internal_note, details "
         "FROM case_timeline WHERE case_id = $1 ORDER BY seq", case_id,
     )
 
 
-async def audit_personal_data_read(conn: asyncpg.Connection, case_id: uuid.UUID, actor: str,
-                                   role: str, fields: Sequence[str]) -> None:
+async def audit_personal_data_read(conn: asyncpg.Connection, case_id: uuid.UUID,
+                                   actor: Actor, role: str, fields: Sequence[str]) -> None:
     await conn.execute(
-        "INSERT INTO personal_data_reads (case_id, actor, role, fields) VALUES ($1, $2, $3, $4)",
-        case_id, actor, role, list(fields),
+        "INSERT INTO personal_data_reads (case_id, actor, actor_id, role, fields) "
+        "VALUES ($1, $2, $3, $4, $5)", case_id, actor.name, actor.id, role, list(fields),
     )
 
 

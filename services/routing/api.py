@@ -15,8 +15,8 @@ from services.routing.outputs import Decided
 from services.routing.router import Router
 from services.routing.rules import RuleSet, RuleSetInvalid
 from services.routing.ruleset_store import RuleStore
-from shared.platform import outbox
-from shared.platform.clock import iso
+from shared.platform import audit, outbox
+from shared.platform.clock import Clock, iso
 from shared.platform.events import new_event_id
 from shared.platform.logging import get_logger
 from shared.platform.web import (
@@ -38,8 +38,9 @@ MAX_REASON = 500
 
 class RoutingApi:
     def __init__(self, pool: asyncpg.Pool, rules: RuleStore, router: Router,
-                 routing_topic: str) -> None:
+                 routing_topic: str, clock: Clock) -> None:
         self._pool = pool
+        self._clock = clock
         self._rules = rules
         self._router = router
         self._topic = routing_topic
@@ -85,7 +86,9 @@ class RoutingApi:
             metrics.RULE_CHANGES.labels("refused").inc()
             return json_response({"errors": [{"line": line, "message": "not UTF-8"}]}, 422)
         try:
-            stored, changed = await self._rules.activate(self._pool, text, who.actor)
+            stored, changed = await self._rules.activate(
+                self._pool, text, who.as_actor(), self._clock.now(),
+                audit.client_address(request.remote))
         except RuleSetInvalid as exc:
             metrics.RULE_CHANGES.labels("refused").inc()
             return json_response(
@@ -135,8 +138,13 @@ class RoutingApi:
             async with self._pool.acquire() as conn, conn.transaction():
                 rules = await self._rules.active(conn)
                 decided = await self._router.reassign(
-                    conn, str(case_id), unit, note, who.actor, rules, new_event_id())
+                    conn, str(case_id), unit, note, who.as_actor(), rules, new_event_id())
                 await outbox.add(conn, self._topic, [decided.envelope()])
+                await audit.append(conn, audit.Entry(
+                    who.as_actor(), "assignment.reassign", str(case_id),
+                    {"unit": decided.decision.unit, "reason": note,
+                     "assignment_version": decided.version},
+                    client_addr=audit.client_address(request.remote)), self._clock.now())
         except LookupError as exc:
             raise error(404, "routing has no such case") from exc
         except ReassignmentRefused as exc:
@@ -146,7 +154,7 @@ class RoutingApi:
         assert decided.decision.unit is not None
         metrics.ASSIGNMENTS.labels(decided.decision.unit, "reassign").inc()
         log.info("case_reassigned", case_id=str(case_id), unit=decided.decision.unit,
-                 version=decided.version, actor=who.actor)
+                 version=decided.version, actor=who.actor_id)
         return json_response(_decided(decided, rules), status=201)
 
 
@@ -204,5 +212,5 @@ def _decided(d: Decided, rules: RuleSet) -> dict[str, Any]:
         "transfer_to": x.transfer_out, "leader": leader, "key_case": x.key_case,
         "rule_id": x.rule_id, "rule_version": x.rule_version,
         "reasons": [*x.reasons, *(f"key:{r}" for r in x.key_reasons)], "cause": d.cause,
-        "note": d.note, "actor": d.actor, "event_id": d.event_id, "at": iso(d.at),
+        "note": d.note, "actor": d.recorded_actor, "event_id": d.event_id, "at": iso(d.at),
     }

@@ -13,6 +13,7 @@ import typer
 
 from services.routing.rules import RuleSet, RuleSetInvalid, load_rule_set
 from shared.tools.cli.local import local_url
+from shared.tools.cli.session import TOKEN
 
 app = typer.Typer(help="Routing: rules and assignments.", no_args_is_help=True)
 rules_app = typer.Typer(help="The routing rule set (versioned configuration).",
@@ -21,7 +22,6 @@ app.add_typer(rules_app, name="rules")
 
 URL = typer.Option(local_url("routing"), "--url", envvar="XF_ROUTING_URL",
                    help="the routing service")
-TOKEN = typer.Option(..., "--token", envvar="XF_TOKEN", help="a bearer token")
 
 
 def _call(method: str, url: str, token: str, body: bytes | None = None,

@@ -11,6 +11,7 @@ from services.routing.handlers import case_events_policy
 from services.routing.router import Router
 from services.routing.ruleset_store import RuleStore
 from shared.domain.calendar import WorkingCalendar, load_overlay
+from shared.platform import audit
 from shared.platform.pipeline import Policy
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
@@ -37,7 +38,8 @@ def build_spec(settings: RoutingSettings) -> ServiceSpec:
         return case_events_policy(router(infra), rules, topic)
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
-        RoutingApi(infra.pool, rules, router(infra), topic).install(app)
+        RoutingApi(infra.pool, rules, router(infra), topic, infra.clock).install(app)
+        audit.install(app, infra.pool)
 
     return ServiceSpec(name="routing", consumes=(CASE_EVENTS,), policy=policy,
                        publishes=(ROUTING_EVENTS,), routes=routes, batch_size=BATCH_SIZE)

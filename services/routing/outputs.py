@@ -13,9 +13,12 @@ from datetime import datetime
 
 from services.routing.decide import RoutingDecision
 from shared.domain.schemas import CaseAssigned, CaseLinked, CaseTransferDecided
+from shared.platform.auth import Actor
 from shared.platform.events import Envelope, envelope_for
 
 SOURCE = "xinfang/routing"
+# Decisions routing's own rules take (first assignment, objection, escalation).
+ROUTING = Actor("service:routing", "routing", "routing")
 _NAMESPACE = uuid.UUID("6f1c0d52-3b7e-5a4e-9d0c-58696e66616e")
 
 
@@ -43,8 +46,13 @@ class Decided:
     cause: str  # initial | objection | reassign | escalation
     at: datetime
     event_id: str
-    actor: str = "routing"
+    actor: Actor = ROUTING
     note: str | None = None
+
+    @property
+    def recorded_actor(self) -> str:
+        """``routing`` for the rules' own decisions; a person's name and account otherwise."""
+        return self.actor.name if self.actor == ROUTING else self.actor.signature
 
     def envelope(self) -> Envelope:
         d = self.decision
@@ -55,7 +63,9 @@ class Decided:
                 rule_id=d.rule_id, rule_version=d.rule_version,
                 reasons=[*d.reasons, *(f"key:{r}" for r in d.key_reasons)],
                 key_case=d.key_case, leader=d.leader.name if d.leader else None,
-                assigned_at=self.at)
+                assigned_at=self.at,
+                **({} if self.actor == ROUTING else
+                   {"actor_id": self.actor.id, "actor_name": self.actor.name}))
         else:
             assert d.transfer_out is not None
             data = CaseTransferDecided(case_id=self.case_id, body=d.transfer_out,

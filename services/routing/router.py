@@ -27,6 +27,7 @@ from services.routing.rules import RuleSet
 from shared.domain.calendar import WorkingCalendar
 from shared.domain.limits import CountingMode, DeadlineKind, compute_due, local_date
 from shared.domain.schemas import CaseRegistered, CaseStep, StepType
+from shared.platform.auth import Actor
 from shared.platform.clock import Clock
 from shared.platform.events import Envelope
 from shared.platform.logging import get_logger
@@ -193,7 +194,7 @@ class Router:
     # -- reassignment by staff ---------------------------------------------------------------
 
     async def reassign(self, conn: asyncpg.Connection, case_id: str, unit: str, note: str,
-                       actor: str, rules: RuleSet, event_id: str) -> Decided:
+                       actor: Actor, rules: RuleSet, event_id: str) -> Decided:
         """LookupError: unknown case; ValueError: not assignable now (the message says why);
         ReassignmentRefused: the unit may not have it."""
         row = await store.lock_petition(conn, case_id)

@@ -18,6 +18,8 @@ import asyncpg
 
 from services.routing.rules import RuleError, RuleSet, RuleSetInvalid, load_rule_set
 from shared.domain.vocab import Vocabulary
+from shared.platform import audit
+from shared.platform.auth import Actor
 from shared.platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -91,8 +93,8 @@ class RuleStore:
                              row["active"], row["stored_by"], row["stored_at"],
                              row["activated_at"])
 
-    async def activate(self, pool: asyncpg.Pool, text: str, actor: str
-                       ) -> tuple[StoredRuleSet, bool]:
+    async def activate(self, pool: asyncpg.Pool, text: str, actor: Actor, at: datetime,
+                       client_addr: str | None = None) -> tuple[StoredRuleSet, bool]:
         """Validate ``text`` and make it the active version in one transaction.
 
         RuleSetInvalid (with lines) when it is refused. Returns the stored set and whether
@@ -114,10 +116,13 @@ class RuleStore:
                     _version_line(text),
                     f"version {rules.version} is not new: version {highest} is already stored; "
                     f"a changed rule set needs version {highest + 1} or higher")])
-            await self._insert(conn, rules.version, text, digest, actor)
+            await self._insert(conn, rules.version, text, digest, actor.signature)
+            await audit.append(conn, audit.Entry(
+                actor, "rules.activate", detail={"version": rules.version, "digest": digest},
+                client_addr=client_addr), at)
             stored = await self.stored(conn, rules.version)
             assert stored is not None
-        log.info("rule_set_activated", version=rules.version, actor=actor)
+        log.info("rule_set_activated", version=rules.version, actor=actor.id)
         return stored, True
 
     async def _bootstrap(self, conn: asyncpg.Connection) -> int:

@@ -149,7 +149,8 @@ async def insert_decisions(conn: asyncpg.Connection, decided: Sequence[Decided])
         "lt": d.leader.title if d.leader else None,
         "lu": d.leader.unit if d.leader else None, "ri": d.rule_id, "rv": d.rule_version,
         "rs": _codes([*d.reasons, *(f"key:{r}" for r in d.key_reasons)]),
-        "k": d.key_case, "ca": x.cause, "n": x.note, "a": x.actor, "e": x.event_id, "da": x.at,
+        "k": d.key_case, "ca": x.cause, "n": x.note, "a": x.recorded_actor, "e": x.event_id,
+        "da": x.at,
     } for x in decided for d in (x.decision,)]).decode()
     await conn.execute(
         """

@@ -23,13 +23,13 @@ import typer
 
 from services.statistics.report import BREAKDOWN_HEADINGS, SUMMARY_HEADINGS
 from shared.tools.cli.local import local_url
+from shared.tools.cli.session import TOKEN
 
 app = typer.Typer(help="Statistics: figures, quarterly reports, rebuilding the projection.",
                   no_args_is_help=True)
 
 URL = typer.Option(local_url("statistics"), "--url", envvar="XF_STATS_URL",
                    help="the statistics service")
-TOKEN = typer.Option(..., "--token", envvar="XF_TOKEN", help="a staff or admin bearer token")
 FROM = typer.Option(None, "--from", help="first day received, YYYY-MM-DD")
 TO = typer.Option(None, "--to", help="last day received, YYYY-MM-DD")
 AS_OF = typer.Option(None, "--as-of", help="figures as they stood then (time or date)")

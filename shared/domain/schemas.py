@@ -102,6 +102,9 @@ class CaseAssigned(EventData):
     key_case: bool = False
     leader: str | None = None
     assigned_at: datetime
+    # Who decided a reassignment (account or machine client); None for routing's own rules.
+    actor_id: str | None = None
+    actor_name: str | None = None
 
 
 @register("case.transfer_decided", 1)

@@ -24,7 +24,7 @@ from shared.platform.clock import Clock
 from shared.platform.db import create_pool, database_ready
 from shared.platform.logging import get_logger, logging_config
 from shared.platform.settings import ServiceSettings
-from shared.platform.web import create_web_app
+from shared.platform.web import create_metrics_app, create_web_app
 
 log = get_logger(__name__)
 
@@ -115,6 +115,7 @@ class Runtime(mode.Service):
         self._extra_checks = extra_checks
         self._infra: Infrastructure | None = None
         self._runner: web.AppRunner | None = None
+        self._metrics_runner: web.AppRunner | None = None
         self._running: list[asyncio.Task[None]] = []
         self._probe: AIOKafkaProducer | None = None
         self.ready = asyncio.Event()
@@ -140,10 +141,15 @@ class Runtime(mode.Service):
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         await web.TCPSite(self._runner, s.http_host, s.http_port, reuse_address=True).start()
+        self._metrics_runner = web.AppRunner(create_metrics_app(), access_log=None)
+        await self._metrics_runner.setup()
+        await web.TCPSite(self._metrics_runner, s.metrics_host, s.metrics_listen_port,
+                          reuse_address=True).start()
         for task in self._background:
             self._running.append(asyncio.create_task(self._supervise(task)))
         self.ready.set()
-        log.info("service_started", port=s.http_port, instance=s.instance_id)
+        log.info("service_started", port=s.http_port, metrics_port=s.metrics_listen_port,
+                 instance=s.instance_id)
 
     async def _supervise(self, task: BackgroundTask) -> None:
         """Run a background task; restart it after a crash rather than die silently."""
@@ -178,8 +184,9 @@ class Runtime(mode.Service):
         for task in self._running:
             task.cancel()
         await _within(asyncio.gather(*self._running, return_exceptions=True), grace, "tasks")
-        if self._runner is not None:
-            await _within(self._runner.cleanup(), grace, "http")
+        for runner in (self._runner, self._metrics_runner):
+            if runner is not None:
+                await _within(runner.cleanup(), grace, "http")
         if self._probe is not None:
             await _within(self._probe.stop(), grace, "producer")
         if self._infra is not None:

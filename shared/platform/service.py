@@ -17,7 +17,8 @@ import faust
 from aiohttp import web
 
 from shared.platform import deadletters, faults, outbox
-from shared.platform.auth import TokenBook, load_tokens
+from shared.platform.access import credentials
+from shared.platform.auth import TokenBook
 from shared.platform.clock import Clock, SystemClock
 from shared.platform.consumer import attach_consumer
 from shared.platform.logging import configure_logging
@@ -140,6 +141,8 @@ def compose(spec: ServiceSpec, settings: ServiceSettings, *, clock: Clock,
 
 def main(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None = None) -> None:
     configure_logging(spec.name, settings.log_level)
-    app, runtime = compose(spec, settings, clock=clock or SystemClock(),
-                           tokens=load_tokens(settings.tokens_file))
+    # Refuses development secrets outside the local stack, before anything connects. Tokens
+    # expire in real time (the issuer's), even where a demo runs the service's clock fast.
+    tokens = credentials(settings, SystemClock())
+    app, runtime = compose(spec, settings, clock=clock or SystemClock(), tokens=tokens)
     run_worker(app, runtime)

@@ -13,7 +13,10 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.platform.issuers import TrustedIssuer
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
+METRICS_PORT_SHIFT = 1000
 
 
 class ServiceSettings(BaseSettings):
@@ -31,8 +34,19 @@ class ServiceSettings(BaseSettings):
     db_command_timeout_seconds: float = 30.0
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # /metrics has its own listener, off the API port (it tells closure rates and overdue
+    # counts by unit without a token): loopback by default, next to a local Prometheus; a
+    # container sets 0.0.0.0 and publishes nothing. The port defaults to the API port + 1000.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None
     log_level: str = "INFO"
     tokens_file: Path = REPO_ROOT / "deploy" / "local" / "tokens.yaml"
+    # ``local`` only on a developer's stack: anywhere else development secrets are refused at
+    # start-up (shared.platform.access). The safe default is "not local".
+    env: str = "production"
+    # Identity providers whose persons' access tokens this service accepts (JSON list of
+    # ``{"issuer", "jwks_url", "audience"}``): the console, or a bureau's own provider.
+    trusted_issuers: list[TrustedIssuer] = Field(default_factory=list)
     # When a consumer stops instead of parking more (a bad deploy must not drain a topic into
     # the dead-letter topic): poison messages in a row, or their share of a recent window.
     dead_letter_max_consecutive: int = 50
@@ -51,6 +65,10 @@ class ServiceSettings(BaseSettings):
     fault_point: str = ""
     # Topic-name prefix; tests run a whole pipeline on their own topics by changing it.
     topic_prefix: str = "xinfang"
+
+    @property
+    def metrics_listen_port(self) -> int:
+        return self.metrics_port or self.http_port + METRICS_PORT_SHIFT
 
     @field_validator("log_level")
     @classmethod

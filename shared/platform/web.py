@@ -15,6 +15,7 @@ from shared.platform.metrics import HTTP_LATENCY, render
 MAX_BODY_BYTES = 1024 * 1024
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 TOKENS_KEY = web.AppKey("tokens", TokenBook)
+PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None
@@ -62,9 +63,14 @@ async def read_json(request: web.Request) -> Any:
         raise error(400, f"malformed JSON: {exc}") from exc
 
 
+def caller(request: web.Request) -> Principal | None:
+    """The caller the authentication middleware found, if any."""
+    return request.get(PRINCIPAL_KEY)
+
+
 def principal(request: web.Request) -> Principal:
-    """The caller, or 401 for a missing or unknown token."""
-    found = request.app[TOKENS_KEY].authenticate(request.headers.get("Authorization"))
+    """The caller, or 401 for a missing, unknown, expired or otherwise refused token."""
+    found = caller(request)
     if found is None:
         raise error(401, "missing or unknown bearer token")
     return found
@@ -75,6 +81,19 @@ def require_staff(request: web.Request) -> Principal:
     if not who.is_staff:
         raise error(403, "this needs a staff or admin token")
     return who
+
+
+@web.middleware
+async def _authenticate(request: web.Request,
+                        handler: Callable[[web.Request], Awaitable[Any]]) -> web.StreamResponse:
+    """Resolve the bearer credential once, before the handler (a person's token may need the
+    issuer's keys fetched, which handlers cannot await)."""
+    header = request.headers.get("Authorization")
+    if header:
+        found = await request.app[TOKENS_KEY].resolve(header)
+        if found is not None:
+            request[PRINCIPAL_KEY] = found
+    return await handler(request)
 
 
 @web.middleware
@@ -98,7 +117,7 @@ async def _observe(request: web.Request, handler: Callable[[web.Request], Awaita
 
 def create_web_app(tokens: TokenBook, readiness: ReadinessCheck,
                    liveness: Callable[[], dict[str, bool]] | None = None) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_observe])
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_observe, _authenticate])
     app[TOKENS_KEY] = tokens
 
     async def healthz(_: web.Request) -> web.Response:
@@ -114,11 +133,18 @@ def create_web_app(tokens: TokenBook, readiness: ReadinessCheck,
         ready = all(checks.values())
         return json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+def create_metrics_app() -> web.Application:
+    """``/metrics`` alone, for the listener that is not the API's."""
+
     async def metrics(_: web.Request) -> web.Response:
         body, content_type = render()
         return web.Response(body=body, headers={"Content-Type": content_type})
 
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
+    app = web.Application()
     app.router.add_get("/metrics", metrics)
     return app

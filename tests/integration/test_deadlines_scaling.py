@@ -13,6 +13,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.domain.limits import local_date
+from shared.platform.settings import METRICS_PORT_SHIFT
 from shared.platform.topics import DEADLINE_EVENTS
 from shared.tools.stack.layout import PORT_OFFSET
 from shared.tools.testing.helpers import end_offsets, eventually
@@ -127,7 +128,7 @@ async def test_two_instances_send_each_alert_exactly_once(stack: Any, second_ins
 
         # Both consumed (the group shares the partitions); who fired what is a race, shown.
         for port in (8083 + PORT_OFFSET, SECOND_PORT):
-            async with http.get(f"http://127.0.0.1:{port}/metrics") as r:
+            async with http.get(f"http://127.0.0.1:{port + METRICS_PORT_SHIFT}/metrics") as r:
                 lines = [line for line in (await r.text()).splitlines() if line.startswith(
                     ("xinfang_deadlines_alerts_total", "xinfang_events_consumed_total"))]
             print(f"instance :{port}", *lines, sep="\n  ")
@@ -136,7 +137,7 @@ async def test_two_instances_send_each_alert_exactly_once(stack: Any, second_ins
         # The gauges come from one instance only: the leader exports them, the other nothing.
         exports = []
         for port in (8083 + PORT_OFFSET, SECOND_PORT):
-            async with http.get(f"http://127.0.0.1:{port}/metrics") as r:
+            async with http.get(f"http://127.0.0.1:{port + METRICS_PORT_SHIFT}/metrics") as r:
                 text = await r.text()
             leader = "xinfang_deadlines_gauge_leader 1.0" in text
             has_gauge = "\nxinfang_deadlines_overdue_open{" in text

@@ -21,6 +21,7 @@ from shared.domain.event_types import EventData
 from shared.domain.limits import SHANGHAI, DeadlineKind, compute_due, local_date
 from shared.domain.schemas import STEP_TYPES, CaseAssigned, CaseRegistered, DeadlineRescheduled
 from shared.platform.events import Envelope, encode, envelope_for
+from shared.platform.settings import METRICS_PORT_SHIFT
 from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
 from shared.tools.stack.layout import PORT_OFFSET
 from shared.tools.testing.helpers import end_offsets, events_for, eventually, read_topic
@@ -117,7 +118,7 @@ async def gauge_value(http: aiohttp.ClientSession, name: str, labels: dict[str, 
     wanted = "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
     values = []
     for port in ports:
-        async with http.get(f"http://127.0.0.1:{port}/metrics") as r:
+        async with http.get(f"http://127.0.0.1:{port + METRICS_PORT_SHIFT}/metrics") as r:
             for line in (await r.text()).splitlines():
                 if line.startswith(name + "{"):
                     series, value = line.rsplit(" ", 1)

@@ -106,6 +106,8 @@ async def test_service_health_readiness_and_metrics(stack, service: str) -> None
             assert resp.status == 200, body
             assert body["checks"] == {**body["checks"], "database": True, "broker": True}
         async with http.get(stack.url(service, "/metrics")) as resp:
+            assert resp.status == 404  # not on the public port
+        async with http.get(stack.metrics_url(service)) as resp:
             assert resp.status == 200
             text = await resp.text()
             assert "xinfang_http_request_duration_seconds" in text

@@ -99,7 +99,7 @@ async def test_tokens_are_checked_and_staff_reads_are_audited(stack) -> None:
                             headers=bearer(channel_token("letter"))) as r:
             assert r.status == 403
         async with http.get(stack.url("intake", f"/v1/cases/{case_id}"),
-                            headers=bearer(STAFF)) as r:
+                            params={"purpose": "核实信访事项"}, headers=bearer(STAFF)) as r:
             assert r.status == 200
             record = await r.json()
     assert record["petitioner"]["name"] == "测试人"

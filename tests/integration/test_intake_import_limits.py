@@ -13,10 +13,11 @@ import asyncpg
 import orjson
 import pytest
 
+from shared.platform.auth import load_tokens
 from shared.tools.stack.layout import PORT_OFFSET
 from shared.tools.testing.helpers import unique
 from shared.tools.testing.instances import ServiceProcess, running
-from shared.tools.testing.tokens import channel_token
+from shared.tools.testing.tokens import TOKENS_FILE, channel_token
 from tests.integration.import_support import (
     COLUMNS,
     finished,
@@ -121,10 +122,12 @@ async def test_one_client_may_run_only_so_many_imports_at_once(stack: Any,
     # An import of this client still queued (its file is on another host, say).
     conn = await asyncpg.connect(stack.dsns["intake"])
     busy = uuid.uuid4()
+    client = load_tokens(TOKENS_FILE).authenticate_token(token)
+    assert client is not None
     await conn.execute(
         "INSERT INTO imports (import_id, format, status, submitted_by, principal) "
-        "VALUES ($1, 'jsonl', 'queued', 'email', $2::jsonb)", busy,
-        orjson.dumps({"role": "channel", "channel": "email"}).decode())
+        "VALUES ($1, 'jsonl', 'queued', $2, $3::jsonb)", busy, client.actor_id,
+        orjson.dumps(client.to_doc()).decode())
     try:
         async with aiohttp.ClientSession() as http:
             refused = await upload(http, small_limits.base, token, body, JSONL)

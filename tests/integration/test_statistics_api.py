@@ -296,7 +296,7 @@ async def test_redelivered_and_replayed_events_change_no_figure(stack) -> None:
 
 
 async def _gauges(http: aiohttp.ClientSession, stack: Any) -> dict[str, float]:
-    async with http.get(stack.url("statistics", "/metrics")) as resp:
+    async with http.get(stack.metrics_url("statistics")) as resp:
         text = await resp.text()
     out = {}
     for line in text.splitlines():

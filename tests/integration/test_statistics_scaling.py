@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 async def _leader_flags(http: aiohttp.ClientSession, urls: list[str]) -> list[float]:
     flags = []
     for url in urls:
-        async with http.get(f"{url}/metrics") as resp:
+        async with http.get(url) as resp:
             text = await resp.text()
         flags += [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                   if line.startswith("xinfang_stats_leader ")]
@@ -49,7 +49,8 @@ async def test_two_instances_agree_with_the_truth_and_one_leads(stack) -> None:
         cases = [Case.random(rng, local(y, 1, 1) + timedelta(hours=rng.randrange(17520)),
                              VOCAB, UNITS) for _ in range(1500)]
         merge_alerts(cases, await apply(stack, cases, settle=True))
-        flags = await _leader_flags(http, urls)
+        flags = await _leader_flags(http, [stack.metrics_url("statistics"),
+                                           f"{second.metrics_base}/metrics"])
         assert sorted(flags) == [0.0, 1.0], flags
         period = {"from": f"{y:04d}-01-01", "to": f"{y + 1:04d}-12-31"}
         start, end = date(y, 1, 1), date(y + 1, 12, 31)

@@ -96,7 +96,7 @@ async def test_a_rolling_upgrade_is_skipped_not_dead_lettered(stack) -> None:  #
         parked_before[svc] = await conn.fetchval("SELECT count(*) FROM parked")
         await conn.close()
     async with aiohttp.ClientSession() as http:
-        ignored_before = {svc: await _metric(http, stack.url(svc, "/metrics"),
+        ignored_before = {svc: await _metric(http, stack.metrics_url(svc),
                                              "xinfang_events_ignored_total")
                           for svc in SERVICES}
         producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, enable_idempotence=True)
@@ -108,7 +108,7 @@ async def test_a_rolling_upgrade_is_skipped_not_dead_lettered(stack) -> None:  #
             await producer.stop()
         for svc in SERVICES:
             async def skipped(svc: str = svc) -> bool:
-                now = await _metric(http, stack.url(svc, "/metrics"),
+                now = await _metric(http, stack.metrics_url(svc),
                                     "xinfang_events_ignored_total")
                 return now >= ignored_before[svc] + 2
             await eventually(skipped, within=30, what=f"{svc} to skip both newer events")
@@ -116,7 +116,7 @@ async def test_a_rolling_upgrade_is_skipped_not_dead_lettered(stack) -> None:  #
                 assert r.status == 200, await r.text()
             for label in ('type="case.hearing_started",version="1"',
                           'type="case.registered",version="2"'):
-                assert await _metric(http, stack.url(svc, "/metrics"),
+                assert await _metric(http, stack.metrics_url(svc),
                                      "xinfang_events_ignored_total", label) >= 1
     for svc in SERVICES:
         conn = await asyncpg.connect(stack.dsns[svc])

@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 
-from shared.tools.stack.layout import SERVICE_PORTS, SERVICES, Layout
+from shared.tools.stack.layout import SERVICES, Layout
 from shared.tools.stack.processes import is_alive, read_pid
 
 
@@ -45,8 +45,10 @@ def test_up_twice_is_harmless_and_down_leaves_nothing(stack) -> None:
     assert down.returncode == 0, down.stderr
     for name, pid in before.items():
         assert pid is not None and not is_alive(pid), f"{name} (pid {pid}) still running"
+    # This stack's ports (moved by XF_STACK_PORT_OFFSET), not another checkout's.
     for port in (layout.kafka_port, layout.pg_port, layout.prometheus_port,
-                 *(layout.service_port(s) for s in SERVICE_PORTS)):
+                 *(layout.service_port(s) for s in SERVICES),
+                 *(layout.metrics_port(s) for s in SERVICES)):
         assert not _port_open(port), f"port {port} still open after down"
     status = _xf("stack", "status").stdout
     assert "running" not in status, status

@@ -73,14 +73,14 @@ def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
     promtool("check", "rules", str(path), cwd=tmp_path)
 
 
-def test_local_prometheus_config_scrapes_every_service_on_loopback(tmp_path: Path) -> None:
+def test_local_prometheus_config_scrapes_every_metrics_listener_on_loopback(tmp_path: Path) -> None:
     from shared.tools.stack.layout import SERVICE_PORTS, Layout
     from shared.tools.stack.prometheus import local_config
 
     config = local_config(Layout())
     targets = {group["labels"]["service"]: group["targets"]
                for job in config["scrape_configs"] for group in job["static_configs"]}
-    assert targets == {s: [f"127.0.0.1:{Layout().service_port(s)}"] for s in SERVICE_PORTS}
+    assert targets == {s: [f"127.0.0.1:{Layout().metrics_port(s)}"] for s in SERVICE_PORTS}
     assert [Path(f) for f in config["rule_files"]] == [PROMETHEUS_DIR.resolve() / "alerts.yml"]
     # The generated file is one Prometheus itself accepts (rules included).
     path = tmp_path / "prometheus.yml"

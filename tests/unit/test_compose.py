@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from pydantic import AliasChoices, AliasPath, SecretStr
+from pydantic import AliasChoices, AliasPath
 from pydantic.fields import FieldInfo
 
-from shared.platform.settings import REPO_ROOT, ServiceSettings, decode_key
+from shared.platform.settings import METRICS_PORT_SHIFT, REPO_ROOT, ServiceSettings
 from shared.tools.stack.layout import SERVICE_PORTS, SERVICES
 from shared.tools.stack.postgres import role_name
 
@@ -37,15 +37,22 @@ GRAFANA_DIR = ROOT / "deploy" / "grafana"
 # encrypted at rest; shared/tools/stack/control.py passes the same two variables).
 INTAKE_KEY_FIELDS = ("pii_key", "pseudonym_key")
 
-_VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?-)?(?P<default>[^}]*)\}")
+_VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?])?(?P<default>[^}]*)\}")
+# Variables that carry a secret: compose must take them from the environment, never a default.
+_SECRET = re.compile(r"PASSWORD|_KEY$|_KEYS$|TOKENS_FILE_HOST")
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
 def interpolate(value: str) -> str:
-    """Resolve ``${NAME:-default}`` as compose does with NAME unset (the development default)."""
-    return _VAR.sub(lambda m: m.group("default") if m.group("op") else "", value)
+    """Resolve ``${NAME:-default}`` as compose does with NAME unset (the default), and a
+    required ``${NAME:?message}`` as if the operator had set it."""
+    def one(m: re.Match[str]) -> str:
+        op = m.group("op") or ""
+        return f"set-{m.group('name')}" if op.endswith("?") else (
+            m.group("default") if op else "")
+    return _VAR.sub(one, value)
 
 
 @pytest.fixture(scope="module")
@@ -209,22 +216,24 @@ def test_every_xf_variable_in_compose_is_a_real_setting(compose: dict[str, Any])
     assert not problems, f"XF_* variables no settings field reads (typo?): {problems}"
 
 
-def test_compose_variables_have_development_defaults() -> None:
-    """`docker compose up` must work without a .env file: every ${VAR} has a default."""
+def test_secrets_are_required_from_the_environment_and_the_rest_has_defaults() -> None:
+    """No secret in git: a secret is ``${NAME:?message}`` (compose stops and names it), every
+    other variable has a default so the file needs nothing else."""
     text = COMPOSE_FILE.read_text(encoding="utf-8")
-    bare = sorted({m.group("name") for m in _VAR.finditer(text) if not m.group("op")})
-    assert not bare, f"variables without a default: {bare}"
+    found = [(m.group("name"), m.group("op") or "") for m in _VAR.finditer(text)]
+    secrets = {name for name, _ in found if _SECRET.search(name)}
+    assert {"XF_PII_KEY", "XF_PSEUDONYM_KEY", "XF_SIGNING_KEYS", "XF_TOKENS_FILE_HOST",
+            "XF_PG_SUPERUSER_PASSWORD"} <= secrets
+    with_default = sorted(n for n, op in found if n in secrets and not op.endswith("?"))
+    assert not with_default, f"secrets with a default in git: {with_default}"
+    bare = sorted({n for n, op in found if n not in secrets and not op.endswith("-")})
+    assert not bare, f"non-secret variables without a default: {bare}"
 
 
-def test_intake_development_keys_are_32_bytes(compose: dict[str, Any]) -> None:
-    cls = settings_class("intake")
-    env = environment(compose["services"]["intake"])
-    names = field_env(cls)
-    for field in INTAKE_KEY_FIELDS:
-        if field not in cls.model_fields:
-            continue
-        (var,) = names[field]
-        decode_key(SecretStr(interpolate(env[var])), var)
+def test_the_image_bakes_in_no_token_file() -> None:
+    lines = (ROOT / DOCKERFILE).read_text(encoding="utf-8").splitlines()
+    instructions = [line for line in lines if not line.lstrip().startswith("#")]
+    assert not [i for i in instructions if "tokens" in i.lower()], instructions
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------
@@ -336,7 +345,7 @@ def test_prometheus_scrapes_exactly_the_four_services(compose: dict[str, Any]) -
     config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text(encoding="utf-8"))
     targets = [t for job in config["scrape_configs"]
                for group in job.get("static_configs", []) for t in group["targets"]]
-    expected = sorted(f"{svc}:{SERVICE_PORTS[svc]}" for svc in SERVICES)
+    expected = sorted(f"{svc}:{SERVICE_PORTS[svc] + METRICS_PORT_SHIFT}" for svc in SERVICES)
     assert sorted(targets) == expected
     assert all(job.get("metrics_path", "/metrics") == "/metrics"
                for job in config["scrape_configs"])

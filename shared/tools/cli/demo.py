@@ -10,7 +10,33 @@ import typer
 
 from shared.tools.cli.http import ApiError, call
 from shared.tools.cli.local import local_url
-from shared.tools.testing.tokens import STAFF, channel_token
+from shared.tools.testing.tokens import ADMIN, STAFF, channel_token
+
+# One account per role on the local stack (development passwords: the README lists them).
+DEMO_PASSWORD = "xinfang-demo-2026"
+DEMO_ACCOUNTS = [
+    ("demo.clerk", "赵登记", "clerk", None,
+     ["letter", "visit", "phone", "report_box", "email", "self_initiated"]),
+    ("demo.handler", "李承办", "handler", "jizhou_bureau", None),
+    ("demo.head", "陈主任", "unit_head", "jizhou_bureau", None),
+    ("demo.leader", "刘局长", "leader", None, None),
+    ("demo.staff", "王信访", "staff", None, None),
+    ("demo.admin", "孙管理", "admin", None, None),
+]
+
+
+def demo_accounts(console: str) -> None:
+    """Create the demo accounts (an existing one is left as it is)."""
+    for username, name, role, unit, channels in DEMO_ACCOUNTS:
+        body = {"username": username, "display_name": name, "role": role,
+                "password": DEMO_PASSWORD, **({"unit": unit} if unit else {}),
+                **({"channels": channels} if channels else {})}
+        try:
+            call("POST", f"{console}/v1/accounts", token=ADMIN, body=body)
+        except ApiError as exc:
+            if exc.status != 409:
+                typer.secho(f"demo account {username} refused: {exc}", fg="red", err=True)
+                raise typer.Exit(1) from None
 
 DEMO = [
     ("letter", "jizhou", "fees", "学校收取资料费", "某小学以资料费名义每生收取200元。"),
@@ -31,8 +57,11 @@ DEMO = [
 
 
 def demo(count: int = typer.Option(len(DEMO), help="How many demo cases to submit."),
-         url: str = typer.Option(local_url("intake"), envvar="XF_INTAKE_URL")) -> None:
-    """Submit demo cases through the intake API and show where routing sent them."""
+         url: str = typer.Option(local_url("intake"), envvar="XF_INTAKE_URL"),
+         console: str = typer.Option(local_url("console"), envvar="XF_CONSOLE_URL")) -> None:
+    """Create one account per role, submit demo cases through the intake API and show where
+    routing sent them."""
+    demo_accounts(console)
     run = uuid.uuid4().hex[:6]
     created = []
     for i in range(count):
@@ -59,5 +88,10 @@ def demo(count: int = typer.Option(len(DEMO), help="How many demo cases to submi
                 pending.discard(case_id)
         time.sleep(0.5)
     typer.echo(f"{len(created)} demo cases submitted; {len(created) - len(pending)} already "
-               "assigned by routing. Try: xf case show <case_id> --token "
-               "dev-staff-token-0000000000000001")
+               "assigned by routing.")
+    typer.echo(f"\nconsole: {console}  (JSON API; sign in with `xf login USERNAME`)")
+    typer.echo(f"demo accounts, password {DEMO_PASSWORD!r} (local stack only):")
+    for username, name, role, unit, channels in DEMO_ACCOUNTS:
+        scope = unit or (", ".join(channels) if channels else "")
+        typer.echo(f"  {username:<13} {name}  {role:<9} {scope}")
+    typer.echo("try: echo xinfang-demo-2026 | xf login demo.staff && xf case show <case_id>")

@@ -12,13 +12,13 @@ from shared.tools.stack.layout import SERVICES, Layout
 
 app = typer.Typer(help="Xinfang petition pipeline: local stack and operations.",
                   no_args_is_help=True)
-stack = typer.Typer(help="The local stack: Kafka, PostgreSQL and the four services.",
+stack = typer.Typer(help="The local stack: Kafka, PostgreSQL, the console and the four services.",
                     no_args_is_help=True)
 app.add_typer(stack, name="stack")
 
 
 @stack.command()
-def up(services: bool = typer.Option(True, help="Also start the four services.")) -> None:
+def up(services: bool = typer.Option(True, help="Also start the five services.")) -> None:
     """Bring everything up (idempotent: a second `up` reuses what is there)."""
     try:
         control.up(Layout(), services=services, say=typer.echo)
@@ -102,9 +102,74 @@ def create_topics_cmd(
     typer.echo(f"created: {', '.join(created) or 'nothing (all present)'}")
 
 
+audit_app = typer.Typer(help="The tamper-evident audit of each service.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+AUDITED = ("console", "intake", "routing", "deadlines")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    service: list[str] = typer.Option(None, "--service", help=f"one of {AUDITED} (default all)"),
+    database_url: str = typer.Option(None, envvar="XF_AUDIT_DATABASE_URL",
+                                     help="check this database instead of the local stack's"),
+) -> None:
+    """Walk each audit chain: a changed, removed, inserted or reordered row is reported and the
+    command exits 1."""
+    import asyncio
+
+    import asyncpg
+
+    from shared.platform import audit
+
+    async def check(dsn: str) -> tuple[int, list[audit.Finding]]:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return await audit.verify(conn)
+        finally:
+            await conn.close()
+
+    targets = ({"database": database_url} if database_url else
+               {s: control.dsns(Layout())[s] for s in (service or AUDITED)})
+    broken = False
+    for name, dsn in targets.items():
+        checked, findings = asyncio.run(check(dsn))
+        for f in findings:
+            typer.secho(f"{name}: row {f.seq} {f.problem}", fg="red", err=True)
+        broken |= bool(findings)
+        typer.echo(f"{name}: {checked} rows, " + ("BROKEN" if findings else "chain intact"))
+    raise typer.Exit(1 if broken else 0)
+
+
+tokens = typer.Typer(help="Machine tokens of integrations.", no_args_is_help=True)
+app.add_typer(tokens, name="tokens")
+
+
+@tokens.command("hash")
+def tokens_hash(client: str = typer.Option(..., help="the integration's name (the actor)"),
+                role: str = typer.Option(..., help="channel, unit, staff or admin"),
+                channel: str = typer.Option(None), unit: str = typer.Option(None)) -> None:
+    """Print a tokens-file entry for a token read from standard input: only its SHA-256 goes
+    into the file. With no input, a new random token is made and printed once."""
+    import secrets
+    import sys
+
+    import yaml
+
+    from shared.platform.auth import token_digest
+
+    token = "" if sys.stdin.isatty() else sys.stdin.readline().strip()
+    if not token:
+        token = secrets.token_urlsafe(32)
+        typer.echo(f"# new token (give it to {client}; it is not stored anywhere): {token}",
+                   err=True)
+    entry = {"sha256": token_digest(token), "client": client, "role": role,
+             **({"channel": channel} if channel else {}), **({"unit": unit} if unit else {})}
+    typer.echo(yaml.safe_dump([entry], allow_unicode=True, sort_keys=False).rstrip())
+
+
 # Command groups that live with their service: ``services/<svc>/cli.py`` exposing ``app``.
-SERVICE_COMMANDS = {"case": "intake", "routing": "routing", "deadlines": "deadlines",
-                    "stats": "statistics"}
+SERVICE_COMMANDS = {"users": "console", "case": "intake", "routing": "routing",
+                    "deadlines": "deadlines", "stats": "statistics"}
 
 
 def _register_subcommands() -> None:
@@ -114,6 +179,8 @@ def _register_subcommands() -> None:
     from shared.tools.cli import deadletters, demo
 
     app.command(name="demo")(demo.demo)
+    app.command(name="login")(importlib.import_module("services.console.cli").login)
+    app.add_typer(importlib.import_module("services.intake.cli").keys_app, name="keys")
     app.add_typer(deadletters.app, name="deadletters")
     for group, service in SERVICE_COMMANDS.items():
         module_name = f"services.{service}.cli"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import secrets
 import sys
@@ -11,6 +12,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 
+from services.console.signing import new_signing_key
 from shared.platform import migrations
 from shared.tools.stack import kafka, postgres, prometheus
 from shared.tools.stack.layout import SERVICES, Layout
@@ -31,6 +33,8 @@ def load_secrets(layout: Layout) -> dict[str, str]:
     wanted = {f"XF_PG_PASSWORD_{s.upper()}": lambda: secrets.token_urlsafe(24) for s in SERVICES}
     wanted["XF_PII_KEY"] = lambda: base64.b64encode(secrets.token_bytes(32)).decode()
     wanted["XF_PSEUDONYM_KEY"] = lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+    # The console's Ed25519 signing key, with a key id of its own (so keys can rotate).
+    wanted["XF_SIGNING_KEYS"] = lambda: new_signing_key(f"local-{secrets.token_hex(4)}")
     changed = False
     for key, make in wanted.items():
         if key not in values:
@@ -53,12 +57,23 @@ def service_env(layout: Layout, service: str, secrets_: dict[str, str]) -> dict[
         "XF_HTTP_PORT": str(layout.service_port(service)),
         "XF_HTTP_HOST": "127.0.0.1",
         "XF_TOKENS_FILE": str(layout.root / "deploy" / "local" / "tokens.yaml"),
+        # The one place development secrets are accepted (tokens in clear, generated keys).
+        "XF_ENV": "local",
+        "XF_TRUSTED_ISSUERS": json.dumps([trusted_console(layout)]),
         "PYTHONUNBUFFERED": "1",
     })
+    if service == "console":
+        env["XF_SIGNING_KEYS"] = secrets_["XF_SIGNING_KEYS"]
+        env["XF_ISSUER"] = layout.console_url
     if service == "intake":
         env["XF_PII_KEY"] = secrets_["XF_PII_KEY"]
         env["XF_PSEUDONYM_KEY"] = secrets_["XF_PSEUDONYM_KEY"]
     return env
+
+
+def trusted_console(layout: Layout) -> dict[str, str]:
+    return {"issuer": layout.console_url,
+            "jwks_url": f"{layout.console_url}/.well-known/jwks.json"}
 
 
 def dsns(layout: Layout) -> dict[str, str]:

@@ -8,13 +8,13 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.platform.settings import REPO_ROOT
+from shared.platform.settings import METRICS_PORT_SHIFT, REPO_ROOT
 
-SERVICES = ("intake", "routing", "deadlines", "statistics")
+SERVICES = ("console", "intake", "routing", "deadlines", "statistics")
 # The services' default ports (docs/domain.md §6); a stack started with XF_STACK_PORT_OFFSET=N
-# moves every
-# port of the stack by N, so two checkouts can run their stacks side by side.
-SERVICE_PORTS = {"intake": 8081, "routing": 8082, "deadlines": 8083, "statistics": 8084}
+# moves every port of the stack by N, so two checkouts can run their stacks side by side.
+SERVICE_PORTS = {"console": 8080, "intake": 8081, "routing": 8082, "deadlines": 8083,
+                 "statistics": 8084}
 PORT_OFFSET = int(os.environ.get("XF_STACK_PORT_OFFSET", "0"))
 
 
@@ -33,6 +33,15 @@ class Layout:
 
     def service_port(self, service: str) -> int:
         return SERVICE_PORTS[service] + self.port_offset
+
+    def metrics_port(self, service: str) -> int:
+        """Where ``service`` serves /metrics (loopback only; see ServiceSettings)."""
+        return self.service_port(service) + METRICS_PORT_SHIFT
+
+    @property
+    def console_url(self) -> str:
+        """The console's base URL: also the ``iss`` of the local stack's access tokens."""
+        return f"http://127.0.0.1:{self.service_port('console')}"
 
     def extra_port(self, port: int) -> int:
         """A port for a test's or benchmark's extra instance, moved with the stack."""

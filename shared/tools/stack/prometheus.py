@@ -1,4 +1,4 @@
-"""Prometheus on the local stack: scrapes the four services and evaluates the alert rules.
+"""Prometheus on the local stack: scrapes the five services and evaluates the alert rules.
 
 The configuration is the compose stack's (``deploy/prometheus/prometheus.yml``) with the
 targets moved to loopback, the rules file by absolute path and a short scrape interval, so the
@@ -48,7 +48,7 @@ def local_config(layout: Layout) -> dict[str, Any]:
     for job in config["scrape_configs"]:
         for group in job["static_configs"]:
             service = group["labels"]["service"]
-            group["targets"] = [f"127.0.0.1:{layout.service_port(service)}"]
+            group["targets"] = [f"127.0.0.1:{layout.metrics_port(service)}"]
     return config
 
 

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 
+from shared.platform.settings import METRICS_PORT_SHIFT
 from shared.tools.stack import control
 from shared.tools.stack.layout import Layout
 from shared.tools.testing.helpers import eventually
@@ -30,6 +31,7 @@ class ServiceProcess:
         self.cwd = str(layout.root)
         self.log = layout.logs / f"{name}.log"
         self.base = f"http://127.0.0.1:{port}"
+        self.metrics_base = f"http://127.0.0.1:{port + METRICS_PORT_SHIFT}"
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
@@ -54,7 +56,7 @@ class ServiceProcess:
         """The sum of this process's samples of ``name`` whose labels include every one of
         ``labels`` (written ``key="value"``); 0 when it does not answer."""
         try:
-            async with http.get(f"{self.base}/metrics") as r:
+            async with http.get(f"{self.metrics_base}/metrics") as r:
                 text = await r.text()
         except aiohttp.ClientError:
             return 0.0

@@ -1,13 +1,13 @@
 """Imports resume where they stopped and know the file they read.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 """
 
 from shared.platform.migrations import run_sql
 
-revision = "0005"
-down_revision = "0004"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

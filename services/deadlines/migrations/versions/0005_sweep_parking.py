@@ -1,14 +1,14 @@
 """A timer the sweep cannot handle is parked with its error and retried later.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from services.deadlines.schema import PARKING_DDL, PARKING_DROP
 from shared.platform.migrations import run_sql
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
