@@ -17,10 +17,10 @@ from shared.domain.limits import CountingMode
 from shared.platform.migrations import statements
 from shared.platform.outbox import OUTBOX_DDL
 from shared.platform.topics import DEADLINE_EVENTS
+from shared.tools.stack.layout import Layout
 from shared.tools.testing.helpers import end_offsets, eventually
 from tests.integration.test_deadlines_timers import (
     ALERTS,
-    DEADLINES_URL,
     CaseScript,
     alerts_of,
     days_ago,
@@ -41,7 +41,7 @@ RETURNING id
 
 
 async def _parked_total(http: aiohttp.ClientSession) -> float:
-    async with http.get(f"{DEADLINES_URL}/metrics") as r:
+    async with http.get(f"http://127.0.0.1:{Layout().metrics_port('deadlines')}/metrics") as r:
         text = await r.text()
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                if line.startswith("xinfang_deadlines_sweep_parked_total{"))
