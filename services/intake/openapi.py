@@ -110,7 +110,10 @@ def document(vocab: Vocabulary) -> dict[str, Any]:
             "/v1/imports": {"post": {
                 "summary": "Batch import (CSV or JSON Lines), processed in the background",
                 "requestBody": {"content": {"text/csv": {}, "application/x-ndjson": {}}},
-                "responses": {"202": {"description": "{import_id}"}, **common}}},
+                "responses": {"202": {"description": "{import_id}"},
+                              "413": {"description": "larger than the import size limit"},
+                              "429": {"description": "too many unfinished imports of this "
+                                                     "client (Retry-After)"}, **common}}},
             "/v1/imports/{import_id}": {"get": {
                 "summary": "Progress and row errors of an import",
                 "responses": {"200": {"description": "{status, total, accepted, rejected, "
