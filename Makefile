@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test down status unit lint fuzz bench bench-intake bench-routing bench-deadlines bench-statistics bench-auth clean-data
+.PHONY: up test down status unit lint fuzz fuzz-imports bench bench-intake bench-routing bench-deadlines bench-statistics bench-auth clean-data
 
 # The virtual environment, rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -26,6 +26,12 @@ test: $(STAMP)
 ## The fast unit tests only (no network).
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
+
+## The importer's property-based fuzz, long form (the normal suite runs a short one).
+## XF_FUZZ_IMPORTS_EXAMPLES examples per property (default 20000; about 3 CPU-minutes).
+fuzz-imports: $(STAMP)
+	XF_FUZZ_IMPORTS_EXAMPLES=$${XF_FUZZ_IMPORTS_EXAMPLES:-20000} $(BIN)/python -m pytest -q \
+		-p no:cacheprovider tests/unit/test_import_fuzz.py
 
 down: $(STAMP)
 	$(BIN)/xf stack down

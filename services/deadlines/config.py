@@ -32,6 +32,10 @@ class DeadlinesSettings(ServiceSettings):
     # timers one transaction claims.
     sweep_interval_seconds: float = Field(default=1.0, gt=0)
     sweep_batch: int = Field(default=500, ge=1, le=10_000)
+    # A timer the sweep cannot handle waits this long before it is tried again, doubling with
+    # each failure up to the maximum.
+    sweep_retry_base_seconds: float = Field(default=60.0, gt=0)
+    sweep_retry_max_seconds: float = Field(default=3600.0, gt=0)
     # Sweep loops per instance: a second loop builds its alerts while the first waits on the
     # database (a burst of due timers drains about a third faster); idle, each costs a probe.
     sweep_workers: int = Field(default=2, ge=1, le=8)

@@ -15,7 +15,7 @@ from services.deadlines.handlers import events_policy
 from services.deadlines.metrics import run_gauges
 from services.deadlines.openapi import document
 from services.deadlines.reconcile import Policy
-from services.deadlines.sweep import Sweep
+from services.deadlines.sweep import Backoff, Sweep
 from shared.domain.calendar import load_overlay
 from shared.domain.vocab import default_vocabulary
 from shared.platform import audit, openapi
@@ -48,10 +48,13 @@ def build_spec(settings: DeadlinesSettings) -> ServiceSpec:
         audit.install(app, infra.pool)
         openapi.install(app, document())
 
+    backoff = Backoff(timedelta(seconds=settings.sweep_retry_base_seconds),
+                      timedelta(seconds=settings.sweep_retry_max_seconds))
+
     async def sweep(infra: Infrastructure) -> None:
         await asyncio.gather(*(
             Sweep(infra.pool, infra.clock, policy, topic, batch=settings.sweep_batch,
-                  interval=settings.sweep_interval_seconds).run()
+                  interval=settings.sweep_interval_seconds, backoff=backoff).run()
             for _ in range(settings.sweep_workers)))
 
     async def gauges(infra: Infrastructure) -> None:

@@ -42,6 +42,9 @@ ALERTS = Counter("xinfang_deadlines_alerts_total",
                  ["type", "kind"])
 LAPSED = Counter("xinfang_deadlines_windows_lapsed_total",
                  "Objection, review and re-review request windows that ended unused", ["kind"])
+PARKED = Counter("xinfang_deadlines_sweep_parked_total",
+                 "Timers the sweep could not handle, set aside with their error to be tried "
+                 "again later (the alerts behind them go on)", ["kind"])
 SWEEP_SECONDS = Histogram("xinfang_deadlines_sweep_batch_seconds",
                           "Time of one sweep transaction that claimed due timers",
                           buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0))

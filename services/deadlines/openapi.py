@@ -65,5 +65,6 @@ def document() -> dict[str, Any]:
     }
     return oa.document("Xinfang deadlines",
                        "Statutory time limits of every case on the working-day calendar.",
-                       paths, {"Timer": _TIMER, "Overdue": _OVERDUE, "Year": _YEAR,
-                               "CalendarApplied": _APPLIED})
+                       {**paths, **oa.audit_paths()},
+                       {"Timer": _TIMER, "Overdue": _OVERDUE, "Year": _YEAR,
+                        "CalendarApplied": _APPLIED})

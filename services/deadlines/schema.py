@@ -113,6 +113,16 @@ CREATE TABLE calendar_years (
 );
 """
 
+# Added after the first release (its own migration): a timer the sweep could not handle keeps
+# how often it failed and why, until a later attempt succeeds.
+PARKING_DDL = """
+ALTER TABLE timers ADD COLUMN sweep_failures integer NOT NULL DEFAULT 0;
+ALTER TABLE timers ADD COLUMN sweep_error text;
+"""
+PARKING_DROP = """
+ALTER TABLE timers DROP COLUMN sweep_error; ALTER TABLE timers DROP COLUMN sweep_failures;
+"""
+
 DROP = """
 DROP TABLE calendar_years; DROP SEQUENCE calendar_revision; DROP TABLE timer_history;
 DROP TABLE timers; DROP TABLE case_facts; DROP TABLE cases;

@@ -10,19 +10,34 @@ so even a bug that claimed a timer twice could not put a second distinct alert i
 
 The claim reads the partial index on `next_fire_at` only: with nothing due, a pass is one
 index probe that finds nothing, whatever the number of open timers.
+
+A timer the sweep cannot handle (its alert cannot be built, or the database refuses what it
+would write) must not hold back the timers claimed with it, nor, being first in line, every
+pass after: it is parked — its error and failure count kept on the row, its `next_fire_at`
+moved on by a backoff that doubles with each failure — and counted in
+`xinfang_deadlines_sweep_parked_total`; the rest of the batch goes out in the same
+transaction. When it is due again it is tried again; the first success clears the failure.
+A failure the database raises for a whole batch is narrowed down by sweeping that batch one
+timer per transaction. A database that is away is not the timer's fault: nothing is parked,
+the pass is retried.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 
 from services.deadlines import ladder, metrics, outputs
 from services.deadlines.reconcile import Policy
-from shared.platform import outbox
+from shared.platform import faults, outbox
 from shared.platform.clock import Clock
+from shared.platform.db import is_transient
+from shared.platform.events import Envelope
 from shared.platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -37,7 +52,7 @@ WITH due AS (
     FOR UPDATE SKIP LOCKED
 )
 SELECT t.id, t.case_id, t.kind, t.round, t.is_window, t.due_date, t.fired_days, t.warned,
-       t.overdue_at, t.outcome, c.unit
+       t.overdue_at, t.outcome, t.sweep_failures, c.unit
 FROM due JOIN timers t ON t.id = due.id LEFT JOIN cases c ON c.case_id = t.case_id
 """
 
@@ -45,10 +60,18 @@ _MARK = """
 UPDATE timers AS t SET status = u.status, outcome = u.outcome,
        warned = u.warned::smallint[], fired_days = u.fired_days, overdue_at = u.overdue_at,
        next_fire_at = u.next_fire_at, ended_at = coalesce(u.ended_at, t.ended_at),
-       updated_at = now()
+       sweep_failures = 0, sweep_error = NULL, updated_at = now()
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::smallint[],
             $6::timestamptz[], $7::timestamptz[], $8::timestamptz[])
      AS u(id, status, outcome, warned, fired_days, overdue_at, next_fire_at, ended_at)
+WHERE t.id = u.id
+"""
+
+
+_PARK = """
+UPDATE timers AS t SET sweep_failures = t.sweep_failures + 1, sweep_error = u.error,
+       next_fire_at = u.retry_at, updated_at = now()
+FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(id, error, retry_at)
 WHERE t.id = u.id
 """
 
@@ -57,15 +80,40 @@ def _array(values: tuple[int, ...]) -> str:
     return "{" + ",".join(str(v) for v in values) + "}"
 
 
+@dataclass(frozen=True)
+class Backoff:
+    """How long a parked timer waits before it is tried again: `base` after its first
+    failure, doubling with each one after, never more than `most`."""
+
+    base: timedelta = timedelta(minutes=1)
+    most: timedelta = timedelta(hours=1)
+
+    def after(self, failures: int) -> timedelta:
+        return min(self.most, self.base * 2 ** min(max(failures - 1, 0), 30))
+
+
+@dataclass
+class _Plan:
+    """What one pass writes: the timers' new state, their alerts, and the timers parked."""
+
+    marks: list[tuple[object, ...]] = field(default_factory=list)
+    envelopes: list[Envelope] = field(default_factory=list)
+    alerts: list[tuple[str, str]] = field(default_factory=list)
+    lapsed: list[str] = field(default_factory=list)
+    parked: list[tuple[asyncpg.Record, BaseException]] = field(default_factory=list)
+
+
 class Sweep:
     def __init__(self, pool: asyncpg.Pool, clock: Clock, policy: Policy, topic: str, *,
-                 batch: int = 500, interval: float = 1.0) -> None:
+                 batch: int = 500, interval: float = 1.0, backoff: Backoff = Backoff()
+                 ) -> None:
         self._pool = pool
         self._clock = clock
         self._policy = policy
         self._topic = topic
         self._batch = batch
         self._interval = interval
+        self._backoff = backoff
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -88,43 +136,101 @@ class Sweep:
                     pass
 
     async def once(self) -> int:
-        """One transaction: claim up to a batch of due timers, fire them; how many claimed."""
+        """Claim up to a batch of due timers and fire them; how many were claimed."""
+        try:
+            return await self._pass(self._batch)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            # The database refused the batch's writes: find the timer to blame by going
+            # through the batch one timer per transaction.
+            log.warning("sweep_batch_refused", error=type(exc).__name__)
+            claimed = 0
+            while claimed < self._batch and (one := await self._pass(1)):
+                claimed += one
+            return claimed
+
+    async def _pass(self, limit: int) -> int:
+        """One transaction: claim, fire what can be fired, park what cannot."""
         now = self._clock.now()
         started = time.perf_counter()
-        warning_days = self._policy.warning_days
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("SET LOCAL enable_bitmapscan = off")
-            rows = await conn.fetch(_CLAIM, now, self._batch)
+            rows = await conn.fetch(_CLAIM, now, limit)
             if not rows:
                 return 0
-            marks: list[tuple[object, ...]] = []
-            envelopes = []
-            alerts: list[tuple[str, str]] = []
-            lapsed: list[str] = []
-            for r in rows:
-                fired = ladder.advance(r["due_date"], warning_days, r["is_window"],
-                                       r["fired_days"], r["warned"], now)
-                ended_at = None
-                overdue_at = r["overdue_at"]
-                if fired.rung is not None:
-                    envelopes.append(outputs.alert(r["case_id"], r["kind"], r["round"],
-                                                   r["due_date"], fired.rung, r["unit"], now))
-                    if fired.rung.days == ladder.OVERDUE:
-                        overdue_at = fired.rung.at
-                        alerts.append(("deadline.overdue", r["kind"]))
-                    else:
-                        alerts.append(("deadline.warning", r["kind"]))
-                elif fired.outcome == "lapsed":
-                    ended_at = ladder.rungs(r["due_date"], (), True)[-1].at
-                    lapsed.append(r["kind"])
-                marks.append((r["id"], fired.status, fired.outcome or r["outcome"],
-                              _array(fired.warned), fired.fired_days, overdue_at,
-                              fired.next_fire_at, ended_at))
-            await conn.execute(_MARK, *[list(col) for col in zip(*marks, strict=True)])
-            await outbox.add(conn, self._topic, envelopes)
+            plan = self._plan(rows, now)
+            try:
+                async with conn.transaction():  # a savepoint: a refusal keeps the claim
+                    await self._write(conn, plan)
+            except Exception as exc:
+                if is_transient(exc) or len(rows) > 1:
+                    raise
+                plan = _Plan(parked=[(rows[0], exc)])
+            if plan.parked:
+                await self._park(conn, plan.parked, now)
+        faults.point("sweep.after_commit")  # the fault suite's kill before the relay sends
         metrics.SWEEP_SECONDS.observe(time.perf_counter() - started)
-        for event_type, kind in alerts:
+        for event_type, kind in plan.alerts:
             metrics.ALERTS.labels(event_type, kind).inc()
-        for kind in lapsed:
+        for kind in plan.lapsed:
             metrics.LAPSED.labels(kind).inc()
+        for r, failure in plan.parked:
+            metrics.PARKED.labels(r["kind"]).inc()
+            log.error("sweep_timer_parked", timer_id=r["id"], case_id=r["case_id"],
+                      kind=r["kind"], failures=r["sweep_failures"] + 1,
+                      error=type(failure).__name__)
         return len(rows)
+
+    def _plan(self, rows: list[asyncpg.Record], now: datetime) -> _Plan:
+        plan = _Plan()
+        for r in rows:
+            try:
+                mark, envelope, alert, lapsed = self._fire(r, now)
+            except Exception as exc:  # this timer's own fault: the others go on
+                plan.parked.append((r, exc))
+                continue
+            plan.marks.append(mark)
+            if envelope is not None and alert is not None:
+                plan.envelopes.append(envelope)
+                plan.alerts.append(alert)
+            if lapsed is not None:
+                plan.lapsed.append(lapsed)
+        return plan
+
+    def _fire(self, r: asyncpg.Record, now: datetime) -> tuple[
+            tuple[object, ...], Envelope | None, tuple[str, str] | None, str | None]:
+        """One timer's new state, and its alert (with its metric labels) or lapse, if any."""
+        fired = ladder.advance(r["due_date"], self._policy.warning_days, r["is_window"],
+                               r["fired_days"], r["warned"], now)
+        ended_at = None
+        overdue_at = r["overdue_at"]
+        envelope, alert, lapsed = None, None, None
+        if fired.rung is not None:
+            envelope = outputs.alert(r["case_id"], r["kind"], r["round"], r["due_date"],
+                                     fired.rung, r["unit"], now)
+            if fired.rung.days == ladder.OVERDUE:
+                overdue_at = fired.rung.at
+                alert = ("deadline.overdue", r["kind"])
+            else:
+                alert = ("deadline.warning", r["kind"])
+        elif fired.outcome == "lapsed":
+            ended_at = ladder.rungs(r["due_date"], (), True)[-1].at
+            lapsed = r["kind"]
+        mark = (r["id"], fired.status, fired.outcome or r["outcome"], _array(fired.warned),
+                fired.fired_days, overdue_at, fired.next_fire_at, ended_at)
+        return mark, envelope, alert, lapsed
+
+    async def _write(self, conn: asyncpg.Connection, plan: _Plan) -> None:
+        if plan.marks:
+            await conn.execute(_MARK, *[list(col) for col in zip(*plan.marks, strict=True)])
+        await outbox.add(conn, self._topic, plan.envelopes)
+
+    async def _park(self, conn: asyncpg.Connection,
+                    parked: list[tuple[asyncpg.Record, BaseException]], now: datetime) -> None:
+        args: list[list[Any]] = [[], [], []]
+        for r, exc in parked:
+            args[0].append(r["id"])
+            args[1].append(f"{type(exc).__name__}: {exc}".replace("\x00", "")[:1000])
+            args[2].append(now + self._backoff.after(r["sweep_failures"] + 1))
+        await conn.execute(_PARK, *args)

@@ -24,6 +24,19 @@ class IntakeSettings(ServiceSettings):
     pii_old_keys: SecretStr | None = None
     # Where uploaded import files wait while they are processed (resumed after a restart).
     import_dir: Path = REPO_ROOT / "var" / "imports"
+    # Import limits. A file of 64 MiB holds some 100,000 typical cases; a line of 256 KiB holds
+    # the longest case the API accepts (20,000 characters of content) even with every
+    # character escaped; a client may run two imports at once (more waits: 429).
+    import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    import_max_line_bytes: int = Field(default=256 * 1024, ge=256)
+    import_max_concurrent_per_client: int = Field(default=2, ge=1)
+    # Rows registered per transaction (the progress is counted in the same transaction).
+    import_batch_rows: int = Field(default=500, ge=1, le=5000)
+    # While the database is away an import waits, retrying with a backoff up to this long.
+    import_retry_max_seconds: float = Field(default=30.0, gt=0)
+    # How often each instance looks for unfinished imports whose worker is gone (a killed
+    # instance's, say) and carries them on.
+    import_resume_interval_seconds: float = Field(default=30.0, gt=0)
     tracking_prefix: str = "XF"
     # Working-day calendar for the objection and review windows: the library's data plus an
     # operator overlay file for years it does not know (same format as the deadlines service).

@@ -3,6 +3,7 @@ and the consumer of routing decisions."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -72,7 +73,7 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
         CaseApi(infra.pool, reg, keys, infra.clock, vocab, settings.earliest_day,
                 track).install(app)
         Open311Api(infra.pool, reg, infra.clock, vocab, settings.earliest_day).install(app)
-        importer = ImportApi(infra.pool, reg, infra.clock, vocab, settings.import_dir)
+        importer = ImportApi(infra.pool, reg, infra.clock, vocab, settings)
         importer.install(app)
         imports.append(importer)
         openapi.install(app, vocab)
@@ -81,8 +82,7 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
                   settings.topic_prefix, settings.earliest_day).install(app)
 
     async def resume_imports(_: Infrastructure) -> None:
-        for importer in imports:
-            await importer.resume_unfinished()
+        await asyncio.gather(*(importer.resume_forever() for importer in imports))
 
     return ServiceSpec(
         name="intake",

@@ -11,6 +11,10 @@ IMPORT_ROWS = Counter(
     "xinfang_import_rows_total", "Import rows by outcome (accepted, duplicate_request, rejected)",
     ["outcome"],
 )
+IMPORT_PAUSES = Counter(
+    "xinfang_import_pauses_total",
+    "Times an import paused because the database was away (it resumes by itself)",
+)
 PERSONAL_DATA_READS = Counter(
     "xinfang_personal_data_reads_total", "Audited reads of petitioners' personal data", ["role"]
 )

@@ -204,7 +204,7 @@ def document(vocab: Vocabulary) -> dict[str, Any]:
     }
     return oa.document("Xinfang intake",
                        "Registering petitions and complaints (信访) from every channel.",
-                       paths, _schemas(vocab), api_key=True)
+                       {**paths, **oa.audit_paths()}, _schemas(vocab), api_key=True)
 
 
 def install(app: web.Application, vocab: Vocabulary) -> None:

@@ -46,18 +46,24 @@ class Registrar:
         """Register a batch in one transaction; a known (channel, external_id) is answered with
         the original registration and creates nothing (also when two requests race)."""
         async with self._pool.acquire() as conn:
-            numbers = await self._tracking_numbers(conn, cases)
-            now = self._clock.now()
-            regs = [
-                register(case, tracking=num, now=now, keys=self._keys)
-                for case, num in zip(cases, numbers, strict=True)
-            ]
-            inserted = await store.insert_registrations(conn, regs, self._topic_prefix, actor)
-            return [
-                Outcome(True, reg.response()) if reg.case_id in inserted
-                else await self._existing(conn, reg, cases[i])
-                for i, reg in enumerate(regs)
-            ]
+            return await self.register_in(conn, cases, actor)
+
+    async def register_in(self, conn: asyncpg.Connection, cases: Sequence[NewCase],
+                          actor: Actor) -> list[Outcome]:
+        """As :meth:`submit_many`, on ``conn``: inside the caller's transaction, if it has
+        one, so that what the caller records with it commits or vanishes with the cases."""
+        numbers = await self._tracking_numbers(conn, cases)
+        now = self._clock.now()
+        regs = [
+            register(case, tracking=num, now=now, keys=self._keys)
+            for case, num in zip(cases, numbers, strict=True)
+        ]
+        inserted = await store.insert_registrations(conn, regs, self._topic_prefix, actor)
+        return [
+            Outcome(True, reg.response()) if reg.case_id in inserted
+            else await self._existing(conn, reg, cases[i])
+            for i, reg in enumerate(regs)
+        ]
 
     async def _tracking_numbers(self, conn: asyncpg.Connection, cases: Sequence[NewCase]
                                 ) -> list[str]:

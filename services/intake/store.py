@@ -75,11 +75,15 @@ class TrackingNumbers:
 async def _draw(conn: asyncpg.Connection, year: int, count: int) -> list[int]:
     name = f"tracking_no_{int(year)}"
     query = f"SELECT nextval('{name}') FROM generate_series(1, $1)"
+    # Each attempt in a savepoint of its own: a missing sequence must not abort the caller's
+    # transaction (an import batch registers its cases inside one).
     try:
-        return [r[0] for r in await conn.fetch(query, count)]
+        async with conn.transaction():
+            return [r[0] for r in await conn.fetch(query, count)]
     except asyncpg.UndefinedTableError:
         try:
-            await conn.execute(f"CREATE SEQUENCE IF NOT EXISTS {name}")
+            async with conn.transaction():
+                await conn.execute(f"CREATE SEQUENCE IF NOT EXISTS {name}")
         except (asyncpg.UniqueViolationError, asyncpg.DuplicateTableError):
             pass  # created by a concurrent request a moment ago
         return [r[0] for r in await conn.fetch(query, count)]

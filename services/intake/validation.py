@@ -221,11 +221,14 @@ def validate_row(row: Mapping[str, str | None], *, now: datetime, vocab: Vocabul
             errors.append(FieldError("row", "row has more values than the header has columns"))
             continue
         name = column.strip().lstrip("\ufeff")
+        blank = cell is None or not cell.strip()
         path = ROW_COLUMNS.get(name)
+        if path is None and not name and blank:
+            continue  # a trailing separator in the header, as spreadsheets write
         if path is None:
-            errors.append(FieldError(name, f"unknown column {name!r}"))
+            errors.append(FieldError(_label(name), f"unknown column {name[:64]!r}"))
             continue
-        if cell is None or not cell.strip():
+        if cell is None or blank:
             continue
         dotted, value = ".".join(path), cell.strip()
         converted: object = value
@@ -405,8 +408,16 @@ def _unknown(
 ) -> None:
     for key in obj:
         if key not in allowed:
-            errors.bad(f"{prefix}{key}",
+            errors.bad(f"{prefix}{_label(key)}",
                        f"is not a known field; allowed: {', '.join(sorted(allowed))}")
+
+
+def _label(name: str) -> str:
+    """A client's field name as an error shows it: a hostile one may be empty, unprintable
+    (a NUL cannot even be stored) or huge, so those are quoted, escaped and cut short."""
+    if name and name.isprintable() and len(name) <= 64:
+        return name
+    return repr(name[:64]) + ("..." if len(name) > 64 else "")
 
 
 _KINDS: tuple[tuple[type, str], ...] = (

@@ -2,7 +2,8 @@
 
 A service describes its own paths with :func:`operation`; :func:`document` adds what every
 service shares: the error shapes, the security schemes and the operational endpoints
-(``/healthz``, ``/readyz``, ``/metrics``, ``/openapi.json``). Tests compare each document with
+(``/healthz``, ``/readyz``, ``/openapi.json``; ``/metrics`` has a listener of
+its own). Tests compare each document with
 the routes of the service's aiohttp app, both ways.
 """
 
@@ -111,10 +112,6 @@ def json_request(schema: Schema) -> dict[str, Any]:
 
 
 def _operational() -> dict[str, Any]:
-    def text(description: str) -> dict[str, Any]:
-        return {"description": description, "content": {"text/plain": {"schema": {
-            "type": "string"}}}}
-
     checks = {"type": "object", "additionalProperties": {"type": "boolean"}}
     alive = {"type": "object", "required": ["status"], "properties": {
         "status": {"enum": ["ok", "failing"]}, "checks": checks}}
@@ -126,12 +123,21 @@ def _operational() -> dict[str, Any]:
             public=True)},
         "/readyz": {"get": operation("Its database, broker and background tasks are ready", {
             200: json_body(ready, "ready"), 503: json_body(ready, "not ready")}, public=True)},
-        "/metrics": {"get": operation("Prometheus metrics (text format)",
-                                      {200: text("metrics")}, public=True)},
         "/openapi.json": {"get": operation("This document", {200: json_body(
             {"type": "object", "required": ["openapi", "paths"]}, "OpenAPI 3.1")},
             public=True)},
     }
+
+
+def audit_paths() -> dict[str, Any]:
+    """The tamper-evident audit (``shared.platform.audit``), where a service installs it."""
+    entry = {"type": "object"}
+    return {"/v1/audit": {"get": operation(
+        "The audit: personal-data reads and administrative changes (admin)",
+        {200: json_body({"type": "object", "required": ["items"], "properties": {
+            "items": {"type": "array", "items": entry}}}, "audit rows, oldest first")},
+        refusals=(403, 422), parameters=[query("since", DATE_TIME), query("actor"),
+                                         query("case_id")])}}
 
 
 def document(title: str, description: str, paths: dict[str, Any],
