@@ -11,6 +11,7 @@ from services.intake import openapi
 from services.intake.actions import ActionApi
 from services.intake.api import CaseApi
 from services.intake.assignments import RoutingDecisions
+from services.intake.caselist import CaseListApi
 from services.intake.config import IntakeSettings
 from services.intake.handlers import routing_policy
 from services.intake.imports import ImportApi
@@ -66,6 +67,7 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
         app.middlewares.append(missing_key_answer)
         reg = registrar(infra, infra.clock)
         CaseApi(infra.pool, reg, keys, infra.clock, vocab).install(app)
+        CaseListApi(infra.pool, vocab).install(app)
         Open311Api(infra.pool, reg, infra.clock, vocab).install(app)
         importer = ImportApi(infra.pool, reg, infra.clock, vocab, settings.import_dir)
         importer.install(app)
