@@ -51,7 +51,8 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack) -> None:
         await desk.get_by_label("属地").select_option("jizhou")
         await desk.get_by_label("类别").select_option("fees")
         await desk.get_by_label("标题").fill(f"学校违规收取资料费 {mark}")
-        await desk.get_by_label("信访内容").fill("孩子所在学校以资料费名义每生收取200元，请求查处。")
+        await desk.get_by_label("信访内容").fill("孩子所在学校以资料费名义每生收取200元，"
+                                                 "请求查处。")
         await desk.get_by_label("姓名").fill(name)
         await desk.get_by_label("身份证号").fill(id_number)
         await desk.get_by_label("联系电话").fill("12345")  # wrong: not a phone number

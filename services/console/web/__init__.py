@@ -11,7 +11,7 @@ import jinja2
 from aiohttp import web
 
 from services.console.web import labels, session
-from services.console.web.backend import Backend
+from services.console.web.backend import Backend, UnitNames
 from services.console.web.cases import CasePages
 from services.console.web.public import PublicPages
 from services.console.web.register import RegisterPages
@@ -23,6 +23,7 @@ ASSETS = HERE.parent / "assets" / "node_modules"
 # Only the files the pages use are served, not the whole node_modules folder.
 VENDOR = {"htmx.min.js": ASSETS / "htmx.org" / "dist" / "htmx.min.js",
           "echarts.min.js": ASSETS / "echarts" / "dist" / "echarts.min.js"}
+UNITS = web.AppKey("unit_names", UnitNames)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
                                "style-src 'self'; frame-ancestors 'none'; form-action 'self'",
@@ -39,11 +40,15 @@ def install(app: web.Application, signer: SignInService, vocab: Vocabulary,
     env.filters.update(labels.filters())
     env.globals.update(vocab=vocab)
     backend = Backend(urls)
+    units = UnitNames(backend)
+    env.filters["unit_zh"] = units.name
+    env.filters["actor_zh"] = lambda face: labels.actor(face, units.name)
 
     async def close(_: web.Application) -> None:
         await backend.close()
 
     app.on_cleanup.append(close)
+    app[UNITS] = units
 
     @web.middleware
     async def page_headers(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -73,5 +78,7 @@ async def _vendor(request: web.Request) -> web.StreamResponse:
 
 
 async def _context(request: web.Request) -> dict[str, Any]:
-    return {"person": await session.current(request), "csrf": session.csrf_token(request),
-            "path": request.path}
+    person = await session.current(request)
+    if person is not None:
+        await request.app[UNITS].refresh(person.token)
+    return {"person": person, "csrf": session.csrf_token(request), "path": request.path}

@@ -3,6 +3,7 @@ console reads no other service's database."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,3 +52,31 @@ class Backend:
             except ValueError:
                 body = None
             return Answer(r.status, body, dict(r.headers))
+
+
+class UnitNames:
+    """Unit code → name (吉州区教育局), from routing's active rules, read with a signed-in
+    person's token and kept for a few minutes. Unit names are public: the tracking page uses
+    what a signed-in request last read, else the code."""
+
+    TTL = 300.0
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self._names: dict[str, str] = {}
+        self._read_at = float("-inf")
+
+    async def refresh(self, token: str) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._read_at < self.TTL:
+            return
+        self._read_at = now  # also after a failure: retry later, not on every request
+        answer = await self._backend.call("routing", "GET", "/v1/rules", token)
+        if answer.ok and isinstance(answer.body, dict):
+            self._names = {str(u["code"]): str(u["name"])
+                           for u in answer.body.get("units", []) if "code" in u}
+
+    def name(self, code: str | None) -> str:
+        if not code:
+            return ""
+        return self._names.get(code, code)

@@ -5,6 +5,7 @@ vocabulary (shared/domain/vocab.yaml); these words are the console's own."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -72,6 +73,23 @@ def local_time(value: str | None) -> str:
         return datetime.fromisoformat(value).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return value
+
+
+# The public face of a step's actor (a unit, a channel, a role): never a person.
+FACE = {"routing": "系统交办", "clerk": "信访登记", "staff": "信访科", "admin": "管理员",
+        "intake": "系统"}
+
+
+def actor(face: str | None, unit_name: Callable[[str | None], str]) -> str:
+    if not face:
+        return ""
+    if face in FACE:
+        return FACE[face]
+    named = unit_name(face)
+    return named if named != face else CHANNEL_FACE.get(face, face)
+
+
+CHANNEL_FACE = {"letter": "来信登记", "visit": "来访登记", "phone": "电话登记"}
 
 
 def filters() -> dict[str, object]:
