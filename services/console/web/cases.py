@@ -17,8 +17,10 @@ from services.console.web.session import Person
 
 QUEUE_ROLES = ("handler", "unit_head", "staff", "admin")
 OPEN_TIMERS = ("pending", "warned", "overdue")
-# The actions of the page; the others (review decisions, transfers) belong to later pages.
-PAGE_ACTIONS = ("accept", "decline", "object", "extend", "reply", "close", "feedback")
+# The actions of the page, the usual next step first; the others (review decisions,
+# transfers) belong to later pages.
+PAGE_ACTIONS = ("accept", "reply", "close", "feedback", "extend", "decline", "object")
+SECONDARY = frozenset({"extend", "decline", "object"})
 NEEDS_REASON = {"decline": "不予受理的理由", "object": "异议理由", "extend": "延期理由",
                 "reply": "答复内容"}
 CASE_ID = re.compile(r"^[0-9a-f-]{36}$")
@@ -90,10 +92,11 @@ class CasePages:
             raise web.HTTPBadGateway(text=f"信访件读取失败（{answer.status}）")
         record = answer.body
         deadlines = await self._deadlines(person, case_id)
-        actions = [a for a in record.get("allowed_actions", []) if a in PAGE_ACTIONS]
+        allowed = set(record.get("allowed_actions", []))
+        actions = [a for a in PAGE_ACTIONS if a in allowed]
         return aiohttp_jinja2.render_template("case.html", request, {
             "case": record, "deadlines": deadlines, "actions": actions,
-            "needs_reason": NEEDS_REASON, "errors": errors or {},
+            "needs_reason": NEEDS_REASON, "secondary": SECONDARY, "errors": errors or {},
             "identity_shown": "name" in record.get("petitioner", {}),
         }, status=status)
 
