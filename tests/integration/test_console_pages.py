@@ -1,7 +1,8 @@
 """The console's pages in a real Chromium against the real stack: a clerk registers a letter
 (one field wrong, then fixed) and gets the receipt; the assigned unit's handler sees it appear
 in the queue without a reload, accepts, replies and closes it; the petitioner tracks it with
-the receipt's code and sees no personal data; a handler of another unit gets no access."""
+the receipt's code and sees no personal data; a handler of another unit gets no access; the
+petition office finds it by a word of its title."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ async def signed_in(browser: Browser, console: str, username: str, **kw: object)
     await page.get_by_label("用户名").fill(username)
     await page.get_by_label("密码").fill(PASSWORD)
     await page.get_by_role("button", name="登录").click()
-    await page.wait_for_url(re.compile(r"/(register|queue)$"))
+    await page.wait_for_url(re.compile(r"/(register|queue|search)$"))
     return page
 
 
@@ -40,6 +41,7 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack) -> None:
         handler = await add_account(http, console, "handler", unit="jizhou_bureau",
                                     name="李承办测试")
         outsider = await add_account(http, console, "handler", unit="jian_bureau")
+        staff = await add_account(http, console, "staff")
     async with chromium() as browser:
         queue = await signed_in(browser, console, handler["username"])
         await queue.goto(f"{console}/queue")
@@ -75,7 +77,7 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack) -> None:
         await desk.screenshot(path=screenshot_path("receipt"), full_page=True)
 
         # The handler's open queue shows the new case by itself (htmx polling, no reload).
-        row = queue.locator(f'tr[data-tracking-no="{tracking_no}"]')
+        row = queue.locator(f'#new-cases tr[data-tracking-no="{tracking_no}"]')
         await expect(row).to_be_visible(timeout=WAIT_MS)
         await queue.screenshot(path=screenshot_path("queue"), full_page=True)
         await row.get_by_role("link").click()
@@ -119,3 +121,12 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack) -> None:
         assert response is not None and response.status == 403
         await expect(other.get_by_role("heading", name="无权访问")).to_be_visible()
         await other.screenshot(path=screenshot_path("denied"), full_page=True)
+
+        # The petition office finds it by a word of its title, across units.
+        office = await signed_in(browser, console, staff["username"])
+        await office.get_by_label("标题关键词").fill(mark)
+        await office.get_by_role("button", name="查询").click()
+        await expect(office.get_by_test_id("search-total")).to_have_text("1")
+        await expect(office.locator(f'tr[data-tracking-no="{tracking_no}"]')).to_contain_text(
+            "吉州区教育局")
+        await office.screenshot(path=screenshot_path("search"), full_page=True)

@@ -15,6 +15,7 @@ from services.console.web.backend import Backend, UnitNames
 from services.console.web.cases import CasePages
 from services.console.web.public import PublicPages
 from services.console.web.register import RegisterPages
+from services.console.web.search import SearchPages
 from services.console.web.signin import SignInPages, SignInService
 from shared.domain.vocab import Vocabulary
 
@@ -65,6 +66,7 @@ def install(app: web.Application, signer: SignInService, vocab: Vocabulary,
     RegisterPages(backend, vocab).install(app)
     CasePages(backend).install(app)
     PublicPages(backend).install(app)
+    SearchPages(backend).install(app)
 
 
 async def _vendor(request: web.Request) -> web.StreamResponse:

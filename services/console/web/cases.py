@@ -49,16 +49,28 @@ class CasePages:
         app.router.add_post("/cases/{case_id}/actions", page(self.act))
 
     async def _rows(self, request: web.Request, person: Person) -> dict[str, Any]:
-        params = {"status": "open", "sort": "due", "limit": "50"}
-        answer = await self._backend.call("intake", "GET", "/v1/cases", person.token,
-                                          params=params)
-        if not answer.ok:
-            return {"items": [], "total": 0, "problem": f"待办读取失败（{answer.status}）"}
-        items = list(answer.body["items"])
+        """Two lists: the newly assigned cases waiting for 受理 (newest first, so a new one is
+        always on top however long the queue), and every open case nearest due first."""
+        fresh, due = await asyncio.gather(
+            self._list(person, {"status": "assigned", "sort": "received", "limit": "20"}),
+            self._list(person, {"status": "open", "sort": "due", "limit": "50",
+                                **({"cursor": request.query["cursor"]}
+                                   if request.query.get("cursor") else {})}))
+        problem = next((f"待办读取失败（{a.status}）" for a in (fresh, due) if not a.ok), None)
+        if problem:
+            return {"fresh": [], "items": [], "total": 0, "problem": problem}
+        items = list(due.body["items"])
         timers = await asyncio.gather(*(self._deadlines(person, i["case_id"]) for i in items))
         for item, deadlines in zip(items, timers, strict=True):
             item["urgency"], item["next_deadline"] = urgency(deadlines)
-        return {"items": items, "total": int(answer.headers.get("X-Total-Count", len(items)))}
+        return {"fresh": fresh.body["items"], "items": items,
+                "fresh_total": int(fresh.headers.get("X-Total-Count", 0)),
+                "total": int(due.headers.get("X-Total-Count", len(items))),
+                "next_cursor": due.body.get("next_cursor")}
+
+    async def _list(self, person: Person, params: dict[str, str]) -> Answer:
+        return await self._backend.call("intake", "GET", "/v1/cases", person.token,
+                                        params=params)
 
     async def _deadlines(self, person: Person, case_id: str) -> list[dict[str, Any]]:
         answer = await self._backend.call("deadlines", "GET", f"/v1/deadlines/{case_id}",
@@ -66,8 +78,9 @@ class CasePages:
         return list(answer.body) if answer.ok and isinstance(answer.body, list) else []
 
     async def queue(self, request: web.Request, person: Person) -> web.StreamResponse:
-        return aiohttp_jinja2.render_template("queue.html", request,
-                                              await self._rows(request, person))
+        rows = await self._rows(request, person)
+        rows["request_cursor"] = request.query.get("cursor", "")
+        return aiohttp_jinja2.render_template("queue.html", request, rows)
 
     async def rows(self, request: web.Request, person: Person) -> web.StreamResponse:
         return aiohttp_jinja2.render_template("queue_rows.html", request,

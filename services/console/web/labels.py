@@ -41,7 +41,8 @@ FIELD = {
     "petitioner.phone": "联系电话", "petitioner.address": "通讯地址",
     "petitioner.anonymous": "匿名", "subject.unit": "被反映单位", "subject.person": "被反映人",
     "subject": "被反映对象", "external_id": "来件编号", "assigned_by": "交办机关",
-    "reason": "理由", "days": "延期天数", "rating": "评价", "body": "表单",
+    "reason": "理由", "status": "状态", "unit": "承办单位", "q": "标题关键词", "sort": "排序",
+    "cursor": "翻页位置", "limit": "每页条数", "days": "延期天数", "rating": "评价", "body": "表单",
 }
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"is required"), "必填"),
