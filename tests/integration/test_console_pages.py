@@ -13,6 +13,7 @@ import aiohttp
 from playwright.async_api import Browser, Page, expect
 
 from shared.tools.testing.people import PASSWORD, add_account
+from shared.tools.testing.tokens import STAFF, bearer
 from tests.integration.browser_support import chromium, screenshot_path
 from tests.integration.intake_support import resident_id
 
@@ -130,3 +131,20 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack) -> None:
         await expect(office.locator(f'tr[data-tracking-no="{tracking_no}"]')).to_contain_text(
             "吉州区教育局")
         await office.screenshot(path=screenshot_path("search"), full_page=True)
+
+        # 统计: every figure on the page is the statistics API's for the same period.
+        await office.goto(f"{console}/stats")
+        await expect(office.get_by_test_id("stat-received")).to_be_visible()
+        start = await office.get_by_label("开始日期").input_value()
+        end = await office.get_by_label("结束日期").input_value()
+        async with aiohttp.ClientSession() as http, http.get(
+                stack.url("statistics", "/v1/stats/summary"), headers=bearer(STAFF),
+                params={"from": start, "to": end}) as r:
+            summary = await r.json()
+        for key in ("received", "closed", "in_progress", "overdue"):
+            await expect(office.get_by_test_id(f"stat-{key}")).to_have_text(str(summary[key]))
+        for key in ("closure_rate", "on_time_rate", "feedback_rate", "satisfaction_rate"):
+            await expect(office.get_by_test_id(f"stat-{key}")).to_have_text(
+                f"{summary[key]:.2f}%")
+        await expect(office.locator("#chart-channel canvas")).to_have_count(1)
+        await office.screenshot(path=screenshot_path("stats"), full_page=True)

@@ -17,6 +17,7 @@ from services.console.web.public import PublicPages
 from services.console.web.register import RegisterPages
 from services.console.web.search import SearchPages
 from services.console.web.signin import SignInPages, SignInService
+from services.console.web.stats import StatsPages
 from shared.domain.vocab import Vocabulary
 
 HERE = Path(__file__).resolve().parent
@@ -67,6 +68,7 @@ def install(app: web.Application, signer: SignInService, vocab: Vocabulary,
     CasePages(backend).install(app)
     PublicPages(backend).install(app)
     SearchPages(backend).install(app)
+    StatsPages(backend).install(app)
 
 
 async def _vendor(request: web.Request) -> web.StreamResponse:

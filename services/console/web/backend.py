@@ -45,13 +45,27 @@ class Backend:
     async def call(self, service: str, method: str, path: str, token: str | None, *,
                    json: Any = None, params: dict[str, str] | None = None) -> Answer:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with self._session().request(method, self._urls[service] + path, json=json,
-                                           params=params, headers=headers) as r:
-            try:
-                body: Any = await r.json(content_type=None)
-            except ValueError:
-                body = None
-            return Answer(r.status, body, dict(r.headers))
+        try:
+            async with self._session().request(method, self._urls[service] + path, json=json,
+                                               params=params, headers=headers) as r:
+                try:
+                    body: Any = await r.json(content_type=None)
+                except ValueError:
+                    body = None
+                return Answer(r.status, body, dict(r.headers))
+        except (aiohttp.ClientError, TimeoutError):
+            # A service that is down is the page's "try again later", not a 500.
+            return Answer(503, {"error": f"{service} unavailable"}, {})
+
+    async def raw(self, service: str, path: str, token: str, *,
+                  params: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+        """A file (a report): its bytes, as the service sent them."""
+        try:
+            async with self._session().get(self._urls[service] + path, params=params,
+                                           headers={"Authorization": f"Bearer {token}"}) as r:
+                return r.status, await r.read(), dict(r.headers)
+        except (aiohttp.ClientError, TimeoutError):
+            return 503, b"", {}
 
 
 class UnitNames:

@@ -13,7 +13,8 @@ from services.console.web import session
 # (username, password) → (access token, lifetime in seconds) or (None, message in Chinese)
 SignInService = Callable[[str, str], Awaitable[tuple[str | None, Any]]]
 
-HOME = {"clerk": "/register", "handler": "/queue", "unit_head": "/queue", "staff": "/search"}
+HOME = {"clerk": "/register", "handler": "/queue", "unit_head": "/queue", "staff": "/search",
+        "leader": "/stats"}
 
 
 def redirect(target: str) -> web.Response:
