@@ -27,3 +27,10 @@ class ConsoleSettings(ServiceSettings):
     lockout_failures: int = Field(default=5, ge=1)
     lockout_window_seconds: int = Field(default=900, ge=1)
     lockout_seconds: int = Field(default=900, ge=1)
+    # The public APIs the pages call with the signed-in person's token (never their databases).
+    intake_url: str = "http://127.0.0.1:8081"
+    routing_url: str = "http://127.0.0.1:8082"
+    deadlines_url: str = "http://127.0.0.1:8083"
+    statistics_url: str = "http://127.0.0.1:8084"
+    # The session cookie is marked Secure when the console is served over TLS (behind a proxy).
+    secure_cookies: bool = False

@@ -9,9 +9,10 @@ from datetime import timedelta
 import mode
 from aiohttp import web
 
+from services.console import web as pages
 from services.console.api import ConsoleApi
 from services.console.config import ConsoleSettings
-from services.console.login import Throttle, forget_old_failures
+from services.console.login import Granted, Throttle, forget_old_failures, sign_in
 from services.console.signing import Issuer, parse_signing_keys
 from shared.domain.vocab import default_vocabulary
 from shared.platform import audit
@@ -40,6 +41,21 @@ def build_spec(settings: ConsoleSettings) -> ServiceSpec:
     def routes(app: web.Application, infra: Infrastructure) -> None:
         ConsoleApi(infra.pool, issuer, throttle, infra.clock, vocab).install(app)
         audit.install(app, infra.pool)
+
+        async def sign_in_page(username: str, password: str) -> tuple[str | None, object]:
+            # The same sign-in (and lockout) as POST /v1/auth/token.
+            outcome = await sign_in(infra.pool, issuer, throttle, infra.clock, username,
+                                    password)
+            if isinstance(outcome, Granted):
+                return outcome.token, int(issuer.lifetime.total_seconds())
+            if outcome.locked_for is not None:
+                return None, "登录失败次数过多，该用户名已暂时锁定，请稍后再试"
+            return None, "用户名或密码不正确"
+
+        pages.install(app, sign_in_page, vocab, {
+            "intake": settings.intake_url, "routing": settings.routing_url,
+            "deadlines": settings.deadlines_url, "statistics": settings.statistics_url,
+        }, secure=settings.secure_cookies)
 
     async def forget_failures(infra: Infrastructure) -> None:
         while True:

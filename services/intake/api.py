@@ -12,6 +12,7 @@ from aiohttp import web
 
 from services.intake import store
 from services.intake.crypto import associated_data as associated
+from services.intake.lifecycle import allowed_actions
 from services.intake.metrics import CASES_RECEIVED, PERSONAL_DATA_READS
 from services.intake.registrar import Registrar
 from services.intake.registration import ENC_COLUMN, FREE_TEXT, PERSONAL_FIELDS, Keys
@@ -91,6 +92,8 @@ class CaseApi:
                 raise error(403, "only staff, admin, the assigned unit or the clerk who "
                             "registered it may read this case")
             record = self.render_case(row, steps, internal=True)
+            # What may be done now, so that a page offers only those actions.
+            record["allowed_actions"] = allowed_actions(row["status"])
             fields = [f for f in identity_fields(who, row) if row[ENC_COLUMN[f]]]
             purpose = request.query.get("purpose", "").strip()
             if fields and not purpose:

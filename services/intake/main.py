@@ -12,6 +12,7 @@ from services.intake import openapi
 from services.intake.actions import ActionApi
 from services.intake.api import CaseApi, TrackLimits
 from services.intake.assignments import RoutingDecisions
+from services.intake.caselist import CaseListApi
 from services.intake.config import IntakeSettings
 from services.intake.handlers import routing_policy
 from services.intake.imports import ImportApi
@@ -72,6 +73,7 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
                             RateLimiter(settings.track_rate_per_number_per_minute))
         CaseApi(infra.pool, reg, keys, infra.clock, vocab, settings.earliest_day,
                 track).install(app)
+        CaseListApi(infra.pool, vocab).install(app)
         Open311Api(infra.pool, reg, infra.clock, vocab, settings.earliest_day).install(app)
         importer = ImportApi(infra.pool, reg, infra.clock, vocab, settings)
         importer.install(app)

@@ -173,7 +173,18 @@ def document(vocab: Vocabulary) -> dict[str, Any]:
             "Register a case", {201: oa.json_body(oa.ref("CaseRegistered"), "registered"),
                                 200: oa.json_body(oa.ref("CaseRegistered"), "already registered "
                                                "under this (channel, external_id)")},
-            refusals=(400, 403, 413, 415, 429), body=oa.json_request(oa.ref("CaseSubmission")))},
+            refusals=(400, 403, 413, 415, 429), body=oa.json_request(oa.ref("CaseSubmission"))),
+            "get": oa.operation(
+                "Cases the caller may see (no personal data), nearest due date first; "
+                "X-Total-Count gives the total",
+                {200: oa.json_body({"type": "object", "required": ["items", "next_cursor"],
+                                    "properties": {"items": {"type": "array"},
+                                                   "next_cursor": {}}}, "one page")},
+                refusals=(403, 422),
+                parameters=[oa.query(n) for n in ("status", "unit", "channel", "category",
+                                                  "jurisdiction", "q", "cursor")]
+                + [oa.query("sort", {"enum": ["due", "received"]}),
+                   oa.query("limit", {"type": "integer", "minimum": 1, "maximum": 100})])},
         "/v1/cases/{case_id}": {"get": oa.operation(
             "A case with its timeline (staff: with personal data, audited)",
             {200: oa.json_body(oa.ref("Case"), "the case")}, refusals=(403, 404),

@@ -20,9 +20,10 @@ from shared.platform.auth import Actor
 from shared.platform.events import envelope_for
 from shared.platform.topics import CASE_EVENTS
 
-# Reasons the petitioner must be told (不予受理 and 延期 with their reasons, Art. 23 and 34);
-# other reasons (an objection, a transfer's grounds) stay internal.
-PUBLIC_REASONS = frozenset({Action.DECLINE, Action.EXTEND})
+# Reasons the petitioner must be told (不予受理 and 延期 with their reasons, Art. 23 and 34,
+# and the written answer itself, 书面答复, Art. 34, which the tracking page shows); other
+# reasons (an objection, a transfer's grounds) stay internal.
+PUBLIC_REASONS = frozenset({Action.DECLINE, Action.EXTEND, Action.REPLY})
 
 
 def state_of(row: asyncpg.Record, calendar: WorkingCalendar, mode: CountingMode) -> CaseState:

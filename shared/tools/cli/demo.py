@@ -89,7 +89,8 @@ def demo(count: int = typer.Option(len(DEMO), help="How many demo cases to submi
         time.sleep(0.5)
     typer.echo(f"{len(created)} demo cases submitted; {len(created) - len(pending)} already "
                "assigned by routing.")
-    typer.echo(f"\nconsole: {console}  (JSON API; sign in with `xf login USERNAME`)")
+    typer.echo(f"\nconsole: {console}/  (web pages: sign in there; public tracking at "
+               f"{console}/track; the CLI signs in with `xf login USERNAME`)")
     typer.echo(f"demo accounts, password {DEMO_PASSWORD!r} (local stack only):")
     for username, name, role, unit, channels in DEMO_ACCOUNTS:
         scope = unit or (", ".join(channels) if channels else "")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from services.console.signing import new_signing_key
 from shared.platform import migrations
-from shared.tools.stack import kafka, postgres, prometheus
+from shared.tools.stack import assets, kafka, postgres, prometheus
 from shared.tools.stack.layout import SERVICES, Layout
 from shared.tools.stack.processes import read_pid, spawn, terminate
 
@@ -65,6 +65,9 @@ def service_env(layout: Layout, service: str, secrets_: dict[str, str]) -> dict[
     if service == "console":
         env["XF_SIGNING_KEYS"] = secrets_["XF_SIGNING_KEYS"]
         env["XF_ISSUER"] = layout.console_url
+        # The pages call the other services' public APIs, as the signed-in person.
+        for other in ("intake", "routing", "deadlines", "statistics"):
+            env[f"XF_{other.upper()}_URL"] = f"http://127.0.0.1:{layout.service_port(other)}"
     # Benchmarks and the test suite write far faster than a client should: no write limit
     # locally unless asked for (the tests of the limit start an instance with their own).
     env.setdefault("XF_WRITE_RATE_PER_MINUTE", "0")
@@ -93,6 +96,7 @@ def up(layout: Layout, *, services: bool = True, say: Say = print) -> None:
     layout.ensure_dirs()
     kafka.check_java()
     kafka.fetch_jars(layout, say)
+    assets.ensure_assets(say)
     if kafka.configure(layout):
         say("formatted Kafka storage (KRaft)")
     if kafka.start(layout):

@@ -1,0 +1,138 @@
+"""待办 (handler, unit_head; staff and admin see every unit): the work queue, nearest due date
+first, refreshed by htmx polling; the case page with facts, timeline, deadlines and only the
+actions the lifecycle allows now."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from services.console.web import labels, session
+from services.console.web.backend import Answer, Backend
+from services.console.web.session import Person
+
+QUEUE_ROLES = ("handler", "unit_head", "staff", "admin")
+OPEN_TIMERS = ("pending", "warned", "overdue")
+# The actions of the page, the usual next step first; the others (review decisions,
+# transfers) belong to later pages.
+PAGE_ACTIONS = ("accept", "reply", "close", "feedback", "extend", "decline", "object")
+SECONDARY = frozenset({"extend", "decline", "object"})
+NEEDS_REASON = {"decline": "不予受理的理由", "object": "异议理由", "extend": "延期理由",
+                "reply": "答复内容"}
+CASE_ID = re.compile(r"^[0-9a-f-]{36}$")
+
+
+def urgency(deadlines: list[dict[str, Any]]) -> tuple[str, dict[str, Any] | None]:
+    """The queue row's colour and its nearest open deadline: red overdue, amber warned."""
+    running = sorted((d for d in deadlines if d.get("status") in OPEN_TIMERS),
+                     key=lambda d: str(d.get("due_date")))
+    if any(d["status"] == "overdue" for d in running):
+        return "overdue", running[0]
+    if any(d["status"] == "warned" for d in running):
+        return "warned", running[0]
+    return "normal", running[0] if running else None
+
+
+class CasePages:
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+
+    def install(self, app: web.Application) -> None:
+        page = session.signed_in(*QUEUE_ROLES)
+        app.router.add_get("/queue", page(self.queue))
+        app.router.add_get("/queue/rows", page(self.rows))
+        app.router.add_get("/cases/{case_id}", page(self.case))
+        app.router.add_post("/cases/{case_id}/actions", page(self.act))
+
+    async def _rows(self, request: web.Request, person: Person) -> dict[str, Any]:
+        """Two lists: the newly assigned cases waiting for 受理 (newest first, so a new one is
+        always on top however long the queue), and every open case nearest due first."""
+        fresh, due = await asyncio.gather(
+            self._list(person, {"status": "assigned", "sort": "received", "limit": "20"}),
+            self._list(person, {"status": "open", "sort": "due", "limit": "50",
+                                **({"cursor": request.query["cursor"]}
+                                   if request.query.get("cursor") else {})}))
+        problem = next((f"待办读取失败（{a.status}）" for a in (fresh, due) if not a.ok), None)
+        if problem:
+            return {"fresh": [], "items": [], "total": 0, "problem": problem}
+        items = list(due.body["items"])
+        timers = await asyncio.gather(*(self._deadlines(person, i["case_id"]) for i in items))
+        for item, deadlines in zip(items, timers, strict=True):
+            item["urgency"], item["next_deadline"] = urgency(deadlines)
+        return {"fresh": fresh.body["items"], "items": items,
+                "fresh_total": int(fresh.headers.get("X-Total-Count", 0)),
+                "total": int(due.headers.get("X-Total-Count", len(items))),
+                "next_cursor": due.body.get("next_cursor")}
+
+    async def _list(self, person: Person, params: dict[str, str]) -> Answer:
+        return await self._backend.call("intake", "GET", "/v1/cases", person.token,
+                                        params=params)
+
+    async def _deadlines(self, person: Person, case_id: str) -> list[dict[str, Any]]:
+        answer = await self._backend.call("deadlines", "GET", f"/v1/deadlines/{case_id}",
+                                          person.token)
+        return list(answer.body) if answer.ok and isinstance(answer.body, list) else []
+
+    async def queue(self, request: web.Request, person: Person) -> web.StreamResponse:
+        rows = await self._rows(request, person)
+        rows["request_cursor"] = request.query.get("cursor", "")
+        return aiohttp_jinja2.render_template("queue.html", request, rows)
+
+    async def rows(self, request: web.Request, person: Person) -> web.StreamResponse:
+        return aiohttp_jinja2.render_template("queue_rows.html", request,
+                                              await self._rows(request, person))
+
+    async def _case(self, person: Person, case_id: str, purpose: str = "") -> Answer:
+        if not CASE_ID.match(case_id):
+            raise web.HTTPNotFound(text="没有这个信访件")
+        params = {"purpose": purpose} if purpose else None
+        return await self._backend.call("intake", "GET", f"/v1/cases/{case_id}", person.token,
+                                        params=params)
+
+    async def case(self, request: web.Request, person: Person,
+                   errors: dict[str, str] | None = None, status: int = 200
+                   ) -> web.StreamResponse:
+        case_id = request.match_info["case_id"]
+        answer = await self._case(person, case_id, request.query.get("purpose", "").strip())
+        if answer.status in (403, 404):
+            return aiohttp_jinja2.render_template(
+                "denied.html", request, {"status": answer.status}, status=answer.status)
+        if not answer.ok:
+            raise web.HTTPBadGateway(text=f"信访件读取失败（{answer.status}）")
+        record = answer.body
+        deadlines = await self._deadlines(person, case_id)
+        allowed = set(record.get("allowed_actions", []))
+        actions = [a for a in PAGE_ACTIONS if a in allowed]
+        return aiohttp_jinja2.render_template("case.html", request, {
+            "case": record, "deadlines": deadlines, "actions": actions,
+            "needs_reason": NEEDS_REASON, "secondary": SECONDARY, "errors": errors or {},
+            "identity_shown": "name" in record.get("petitioner", {}),
+        }, status=status)
+
+    async def act(self, request: web.Request, person: Person) -> web.StreamResponse:
+        form = await session.check_csrf(request)
+        action = form.get("action", "")
+        if action not in PAGE_ACTIONS:
+            raise web.HTTPBadRequest(text="未知的操作")
+        body: dict[str, Any] = {"action": action}
+        if form.get("reason", "").strip():
+            body["reason"] = form["reason"].strip()
+        if action == "extend":
+            days = form.get("days", "").strip()
+            body["days"] = int(days) if days.isdigit() else days
+        case_id = request.match_info["case_id"]
+        answer = await self._backend.call("intake", "POST", f"/v1/cases/{case_id}/actions",
+                                          person.token, json=body)
+        if answer.ok:
+            return web.Response(status=303, headers={"Location": f"/cases/{case_id}"})
+        errors = {e["field"]: labels.field_message(e["field"], e.get("message", ""))
+                  for e in answer.field_errors()}
+        if not errors:
+            message = answer.body.get("error", "") if isinstance(answer.body, dict) else ""
+            errors = {"action": f"操作未完成（{answer.status}）：{message}"}
+        errors["for"] = action
+        return await self.case(request, person, errors, status=answer.status)

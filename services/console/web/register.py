@@ -1,0 +1,102 @@
+"""登记 (clerk): a letter, visit, phone call, report-box item or e-mail, with the fields of
+``POST /v1/cases``; the API's field errors at their fields; the printable receipt (回执)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from services.console.web import labels, session
+from services.console.web.backend import Backend
+from services.console.web.session import Person
+from shared.domain.vocab import Vocabulary
+
+# The channels a clerk registers at the front desk (the others arrive by integration).
+DESK_CHANNELS = ("letter", "visit", "phone", "report_box", "email", "self_initiated")
+
+
+def submission(form: dict[str, str]) -> dict[str, Any]:
+    """The API body of the form. Values are passed as typed, so that the API's validation
+    (not the page's) decides and names the field."""
+    anonymous = form.get("anonymous") == "on"
+    petitioner: dict[str, Any] = {"anonymous": anonymous}
+    if not anonymous:
+        for key in ("name", "id_number", "phone", "address"):
+            if form.get(key, "").strip():
+                petitioner[key] = form[key].strip()
+    body: dict[str, Any] = {
+        "channel": form.get("channel", ""), "jurisdiction": form.get("jurisdiction", ""),
+        "category": form.get("category", ""), "title": form.get("title", ""),
+        "content": form.get("content", ""), "petitioner": petitioner,
+        # The form's own id makes a double submit (or a reload) the same case, not two.
+        "external_id": form.get("external_id", "").strip() or form.get("form_id", ""),
+    }
+    signers = form.get("signers", "").strip()
+    if signers:
+        body["signers"] = int(signers) if signers.isdigit() else signers
+    if form.get("received_at"):
+        # <input type=datetime-local> has no offset: the desk is in Beijing time.
+        body["received_at"] = form["received_at"] + ":00+08:00"
+    subject = {k: form[f"subject_{k}"].strip() for k in ("unit", "person")
+               if form.get(f"subject_{k}", "").strip()}
+    if subject:
+        body["subject"] = subject
+    if form.get("assigned_by", "").strip():
+        body["assigned_by"] = form["assigned_by"].strip()
+    return body
+
+
+def form_errors(errors: list[dict[str, str]]) -> dict[str, str]:
+    """Field → Chinese message; the form's field names are the API's minus 'petitioner.'."""
+    out: dict[str, str] = {}
+    for e in errors:
+        field = str(e.get("field", "body"))
+        name = field.removeprefix("petitioner.").replace("subject.", "subject_")
+        if field == "petitioner":
+            name = "name"
+        out.setdefault(name, labels.field_message(field, str(e.get("message", ""))))
+    return out
+
+
+class RegisterPages:
+    def __init__(self, backend: Backend, vocab: Vocabulary) -> None:
+        self._backend = backend
+        self._vocab = vocab
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_get("/register", session.signed_in("clerk", "admin")(self.form))
+        app.router.add_post("/register", session.signed_in("clerk", "admin")(self.submit))
+
+    def _context(self, person: Person, form: dict[str, str],
+                 errors: dict[str, str]) -> dict[str, Any]:
+        channels = [c for c in DESK_CHANNELS
+                    if person.role == "admin" or c in person.who.channels]
+        return {"form": form, "errors": errors, "channels": channels}
+
+    async def form(self, request: web.Request, person: Person) -> web.StreamResponse:
+        form = {"form_id": f"console-{secrets.token_hex(8)}", "signers": "1"}
+        return aiohttp_jinja2.render_template("register.html", request,
+                                              self._context(person, form, {}))
+
+    async def submit(self, request: web.Request, person: Person) -> web.StreamResponse:
+        form = await session.check_csrf(request)
+        answer = await self._backend.call("intake", "POST", "/v1/cases", person.token,
+                                          json=submission(form))
+        if answer.ok:
+            receipt = dict(answer.body)
+            receipt.update(channel=self._vocab.channels.label(form["channel"]),
+                           title=form.get("title", ""))
+            return aiohttp_jinja2.render_template("receipt.html", request,
+                                                  {"receipt": receipt})
+        errors = form_errors(answer.field_errors())
+        if not errors:
+            errors = {"form": f"登记失败（{answer.status}）：{_message(answer.body)}"}
+        return aiohttp_jinja2.render_template("register.html", request,
+                                              self._context(person, form, errors), status=422)
+
+
+def _message(body: Any) -> str:
+    return str(body.get("error", "")) if isinstance(body, dict) else ""
