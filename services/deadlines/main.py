@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from services.deadlines import calendars
+from services.deadlines import calendars, reconciliation
 from services.deadlines.api import DeadlinesApi
 from services.deadlines.config import DeadlinesSettings
 from services.deadlines.handlers import events_handler
@@ -43,6 +43,7 @@ def build_spec(settings: DeadlinesSettings) -> ServiceSpec:
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
         DeadlinesApi(infra.pool, infra.clock, vocab, policy, topic).install(app)
+        reconciliation.install(app, infra)
 
     async def relay(infra: Infrastructure) -> None:
         r = outbox.OutboxRelay(infra.pool, infra.producer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.intake import openapi
+from services.intake import openapi, reconciliation
 from services.intake.actions import ActionApi
 from services.intake.api import CaseApi
 from services.intake.assignments import RoutingDecisions
@@ -52,6 +52,7 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
         importer.install(app)
         imports.append(importer)
         openapi.install(app, vocab)
+        reconciliation.install(app, infra)
         ActionApi(infra.pool, infra.clock, calendar, settings.counting_mode,
                   settings.topic_prefix).install(app)
 

@@ -7,6 +7,7 @@ import asyncio
 
 from aiohttp import web
 
+from services.routing import reconciliation
 from services.routing.api import RoutingApi
 from services.routing.config import RoutingSettings
 from services.routing.handlers import case_events_handler
@@ -43,6 +44,7 @@ def build_spec(settings: RoutingSettings) -> ServiceSpec:
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
         RoutingApi(infra.pool, rules, router(infra), topic).install(app)
+        reconciliation.install(app, infra)
 
     async def relay(infra: Infrastructure) -> None:
         r = outbox.OutboxRelay(infra.pool, infra.producer)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from services.statistics import reconciliation
 from services.statistics.api import StatsApi
 from services.statistics.config import StatisticsSettings
 from services.statistics.leader import lead
@@ -39,6 +40,7 @@ def build_spec(settings: StatisticsSettings) -> ServiceSpec:
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
         StatsApi(Reader(infra.pool, vocab, units), infra.clock, vocab).install(app)
+        reconciliation.install(app, infra)
 
     async def leader(infra: Infrastructure) -> None:
         await lead(infra, settings, vocab)

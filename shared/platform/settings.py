@@ -36,6 +36,8 @@ class ServiceSettings(BaseSettings):
     dead_letter_cap_per_minute: int = 100
     # Topic-name prefix; tests run a whole pipeline on their own topics by changing it.
     topic_prefix: str = "xinfang"
+    # How often the reconciliation counts (xinfang_reconcile_count) are recomputed.
+    reconcile_interval_seconds: float = 300.0
 
     @field_validator("log_level")
     @classmethod

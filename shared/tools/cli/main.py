@@ -111,9 +111,10 @@ def _register_subcommands() -> None:
     import importlib
     import importlib.util
 
-    from shared.tools.cli import demo
+    from shared.tools.cli import demo, reconcile
 
     app.command(name="demo")(demo.demo)
+    app.command(name="reconcile")(reconcile.reconcile)
     for group, service in SERVICE_COMMANDS.items():
         module_name = f"services.{service}.cli"
         if importlib.util.find_spec(module_name) is not None:
