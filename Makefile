@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test down status unit lint bench bench-intake bench-routing bench-deadlines bench-statistics clean-data
+.PHONY: up test down status unit lint chaos bench bench-intake bench-routing bench-deadlines bench-statistics clean-data
 
 # The virtual environment, rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -26,6 +26,11 @@ test: $(STAMP)
 ## The fast unit tests only (no network).
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
+
+## The fault suite (long: ~30 min): two instances of every service under load, each scenario's
+## faults, a drain, and the verdict; prints the table. The short form runs in `make test`.
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos
 
 down: $(STAMP)
 	$(BIN)/xf stack down

@@ -16,6 +16,7 @@ import aiohttp
 import asyncpg
 
 from shared.tools.stack import control
+from shared.tools.stack.kafka import StackError
 from shared.tools.stack.layout import SERVICES, Layout
 from tests.chaos.cluster import Cluster
 from tests.chaos.scenarios import NOT_YET, Row, Suite, catalogue, table
@@ -38,6 +39,8 @@ async def run_suite(layout: Layout, *, short: bool, only: str | None, seed: int,
                 rows.append(await suite.run(scenario))
                 if say:
                     print(table(rows[-1:]), flush=True)
+            if say and suite.preflight:
+                print("before the suite: " + "; ".join(suite.preflight), flush=True)
     finally:
         await cluster.stop_extras()
         for pool in dbs.values():
@@ -52,7 +55,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=random.randrange(10**9))
     args = parser.parse_args()
     layout = Layout()
-    control.up(layout, services=True, say=lambda _: None)
+    try:
+        control.up(layout, services=True, say=lambda _: None)
+    except StackError as exc:
+        # A service left unready by an earlier run: the suite restarts it and says so.
+        print(f"stack: {exc}", flush=True)
     print(f"chaos suite, seed {args.seed}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", flush=True)
     rows = asyncio.run(run_suite(layout, short=args.short, only=args.only, seed=args.seed))
     blocked = {} if args.short or args.only else NOT_YET

@@ -57,6 +57,20 @@ class Instance:
         except (aiohttp.ClientError, TimeoutError):
             return False
 
+    async def failing(self, http: aiohttp.ClientSession) -> str | None:
+        """None when ready, else the checks of /readyz that fail (or why it cannot say)."""
+        if not self.alive():
+            return "not running"
+        try:
+            async with http.get(f"{self.base}/readyz",
+                                timeout=aiohttp.ClientTimeout(total=3)) as r:
+                if r.status == 200:
+                    return None
+                checks = (await r.json()).get("checks", {})
+                return ", ".join(k for k, ok in checks.items() if not ok) or f"HTTP {r.status}"
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            return type(exc).__name__
+
     async def wait_exit(self, within: float) -> bool:
         """Until the process is gone; False when it still runs after ``within`` seconds."""
         loop = asyncio.get_running_loop()
@@ -188,8 +202,9 @@ class Cluster:
         return None if pending else loop.time() - started
 
     async def not_ready(self, http: aiohttp.ClientSession) -> list[str]:
-        answers = await asyncio.gather(*(i.ready(http) for i in self.all()))
-        return [i.name for i, ok in zip(self.all(), answers, strict=True) if not ok]
+        """The instances not ready, each with the readiness checks it fails."""
+        answers = await asyncio.gather(*(i.failing(http) for i in self.all()))
+        return [f"{i.name} ({why})" for i, why in zip(self.all(), answers, strict=True) if why]
 
 
 def kill9(instance: Instance) -> bool:

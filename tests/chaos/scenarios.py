@@ -119,6 +119,9 @@ class Suite:
     http: aiohttp.ClientSession
     dbs: dict[str, asyncpg.Pool]
     seed: int
+    previous: Row | None = None
+    # Found before the first scenario (an instance an earlier run left unready).
+    preflight: list[str] = field(default_factory=list)
 
     async def run(self, scenario: Scenario) -> Row:
         reason = scenario.blocked(self.layout)
@@ -127,7 +130,14 @@ class Suite:
         started = time.monotonic()
         rng = random.Random(f"{self.seed}/{scenario.name}")
         row = Row(scenario.name, "FAIL")
-        row.notes += await self._everyone_up()
+        leftovers = await self._everyone_up()
+        if leftovers and self.previous is not None:
+            # The previous scenario left them so: its row carries it.
+            self.previous.notes += leftovers
+            self.previous.verdict = "FAIL"
+        else:
+            self.preflight += leftovers
+        self.previous = row
         year = await fresh_block(self.http, _StackUrls(self.layout), rng, years=1)
         since = await end_offsets(self.layout.bootstrap, DEADLINE_EVENTS.name("xinfang"))
         load = Load(self.cluster.intake_urls(), self.dbs["intake"], year, rate=scenario.rate,
@@ -179,12 +189,12 @@ class Suite:
             return []
         stuck = await self.cluster.not_ready(self.http)
         for instance in self.cluster.all():
-            if instance.name in stuck:
+            if any(s.startswith(f"{instance.name} ") for s in stuck):
                 kill9(instance)
                 await instance.wait_exit(10)
                 await instance.start()
         await self.cluster.wait_ready(self.http, within=120)
-        return [f"restarted by hand before the scenario (left unready): {', '.join(stuck)}"]
+        return [f"left unready for good (restarted by the suite): {', '.join(stuck)}"]
 
 
 class _StackUrls:

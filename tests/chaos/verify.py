@@ -98,18 +98,25 @@ async def drain_state(dbs: dict[str, asyncpg.Pool], keys: list[str]) -> str | No
     return f"{waiting} deadline(s) still to fire" if waiting else None
 
 
-async def drain(dbs: dict[str, asyncpg.Pool], year: int, within: float) -> str | None:
-    """Wait for the drain; None when drained, else the last thing still waiting."""
+async def drain(dbs: dict[str, asyncpg.Pool], year: int, within: float,
+                stalled: float = 90.0) -> str | None:
+    """Wait for the drain; None when drained, else the last thing still waiting. Gives up
+    early when nothing has moved for ``stalled`` seconds (an event lost for good)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     last: str | None = "not checked"
+    moved = loop.time()
     while loop.time() < deadline:
         try:
-            last = await drain_state(dbs, await case_ids(dbs, year))
+            state = await drain_state(dbs, await case_ids(dbs, year))
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
-            last = f"database: {exc}"
-        if last is None:
+            state = f"database: {exc}"
+        if state is None:
             return None
+        if state != last:
+            last, moved = state, loop.time()
+        elif loop.time() - moved > stalled:
+            return f"{last} (no progress for {stalled:.0f}s)"
         await asyncio.sleep(1.0)
     return last
 
