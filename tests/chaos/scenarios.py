@@ -22,7 +22,7 @@ from shared.tools.testing.helpers import end_offsets
 from tests.chaos import replay
 from tests.chaos.cluster import Cluster, kill9
 from tests.chaos.faults import FAULT_POINTS, Faults, fault_point_support
-from tests.chaos.load import Load
+from tests.chaos.load import Ledger, Load
 from tests.chaos.verify import check, drain
 from tests.integration.test_statistics_support import fresh_block
 
@@ -39,6 +39,15 @@ class Scenario:
     after_drain: Callable[[Layout, int], Awaitable[list[str]]] | None = None
 
 
+@dataclass(frozen=True)
+class Context:
+    """What a scenario's verdict was checked against, to check it again."""
+
+    year: int
+    ledger: Ledger
+    since: dict[int, int]
+
+
 @dataclass
 class Row:
     scenario: str
@@ -51,6 +60,7 @@ class Row:
     ready: float | None = None  # the slowest return to ready after a fault, seconds
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    context: Context | None = None
 
 
 def _each(service_plan: Callable[[Faults, str], Awaitable[None]], times: int,
@@ -173,6 +183,7 @@ class Suite:
         row.notes += found.problems
         if load.ledger.given_up:
             row.notes.append(f"{load.ledger.given_up} submission(s) never answered 2xx")
+        row.context = Context(year, load.ledger, since)
         row.seconds = time.monotonic() - started
         clean = not row.notes and row.lost == row.twice == row.alerts_twice == 0
         row.verdict = "pass" if clean else "FAIL"

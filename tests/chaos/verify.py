@@ -35,11 +35,11 @@ import asyncpg
 from shared.domain.limits import start_of_local_day
 from shared.domain.schemas import DeadlineOverdue, DeadlineWarning
 from shared.domain.vocab import default_vocabulary
-from shared.platform.events import decode
 from shared.platform.topics import DEADLINE_EVENTS
 from shared.tools.testing.helpers import read_topic
 from shared.tools.testing.tokens import STAFF, bearer
 from tests.chaos.load import Ledger
+from tests.integration.statistics_checks import truth_cases
 from tests.integration.test_statistics_support import (
     COUNTED_OVERDUE,
     Case,
@@ -129,7 +129,7 @@ async def check(dbs: dict[str, asyncpg.Pool], ledger: Ledger, year: int, *,
     await _answered_once(dbs, ledger, f)
     await _downstream(dbs, keys, f)
     await _actions(dbs, ledger, f)
-    cases = await truth_cases(dbs, year)
+    cases = await truth_cases(dbs, *block(year))
     await _statistics(http, stats_url, cases, year, f)
     await _alerts(bootstrap, since, set(keys), f)
     f.drift = await asyncio.to_thread(reconcile_drift, root, year, urls)
@@ -185,38 +185,6 @@ async def _actions(dbs: dict[str, asyncpg.Pool], ledger: Ledger, f: Findings) ->
     if missing:
         f.lost += missing
         f.problem(f"{missing} action(s) answered 200 missing from the timeline")
-
-
-async def truth_cases(dbs: dict[str, asyncpg.Pool], year: int) -> list[Case]:
-    """The year's cases as the statistics definitions see them, from intake's own tables;
-    overdue instants from the alerts deadlines published (intake does not know them)."""
-    rows = await dbs["intake"].fetch(
-        """
-        SELECT c.case_id::text, c.channel, c.jurisdiction, c.category, c.received_at,
-               c.reachable, c.link_kind, c.assigned_unit, c.extended_days, c.rating,
-               min(t.at) FILTER (WHERE t.action = 'accept') AS accepted_at,
-               min(t.at) FILTER (WHERE t.action = 'close') AS closed_at,
-               min(t.at) FILTER (WHERE t.action = 'feedback') AS feedback_at,
-               min(t.at) FILTER (WHERE t.action = 'rate') AS rated_at
-        FROM cases c LEFT JOIN case_timeline t USING (case_id)
-        WHERE c.received_at >= $1 AND c.received_at < $2
-        GROUP BY c.case_id
-        """, *block(year))
-    overdue: dict[str, datetime] = {}
-    for r in await dbs["deadlines"].fetch("SELECT value FROM outbox WHERE key = ANY($1)",
-                                          [r["case_id"] for r in rows]):
-        data = decode(r["value"]).data
-        if isinstance(data, DeadlineOverdue) and data.kind in COUNTED_OVERDUE:
-            overdue[data.case_id] = min(data.at, overdue.get(data.case_id, data.at))
-    return [Case(
-        case_id=r["case_id"], channel=r["channel"], jurisdiction=r["jurisdiction"],
-        category=r["category"], received_at=r["received_at"], reachable=r["reachable"],
-        duplicate=r["link_kind"] == "duplicate",
-        units=[(r["assigned_unit"], r["received_at"])] if r["assigned_unit"] else [],
-        accepted_at=r["accepted_at"], extension_days=r["extended_days"] or 0,
-        closed_at=r["closed_at"], feedback_at=r["feedback_at"], rating=r["rating"],
-        rated_at=r["rated_at"], overdue_at=overdue.get(r["case_id"]),
-    ) for r in rows]
 
 
 async def _statistics(http: aiohttp.ClientSession, url: str, cases: list[Case], year: int,
