@@ -26,7 +26,7 @@ import asyncpg
 
 from services.deadlines import calendars
 from services.deadlines.config import DeadlinesSettings
-from services.deadlines.handlers import events_handler
+from services.deadlines.handlers import events_policy
 from services.deadlines.reconcile import Policy
 from services.deadlines.schema import DDL
 from services.deadlines.sweep import _CLAIM, Sweep
@@ -34,11 +34,11 @@ from shared.domain.limits import CountingMode
 from shared.domain.schemas import STEP_TYPES, CaseAssigned, CaseRegistered
 from shared.domain.vocab import default_vocabulary
 from shared.platform.clock import SystemClock
-from shared.platform.consumer import Delivered
 from shared.platform.events import EventData, envelope_for
 from shared.platform.inbox import INBOX_DDL
 from shared.platform.migrations import statements
 from shared.platform.outbox import OUTBOX_DDL
+from shared.platform.pipeline import Delivered, Pipeline
 from shared.tools.stack import control
 from shared.tools.stack.layout import Layout
 
@@ -146,13 +146,14 @@ def _case_events(n_cases: int) -> list[Delivered]:
 
 
 async def consume(pool: asyncpg.Pool) -> None:
-    handler = events_handler(pool, calendars.Calendars(), POLICY, SystemClock(),
-                             default_vocabulary(), "bench.deadline.events")
+    pipeline = Pipeline.standalone(
+        pool, events_policy(calendars.Calendars(), POLICY, SystemClock(), default_vocabulary(),
+                            "bench.deadline.events"), service="deadlines")
     events = _case_events(5_000)
     batch = 500
     started = time.perf_counter()
     for i in range(0, len(events), batch):
-        await handler(events[i:i + batch])
+        await pipeline.apply(events[i:i + batch], [])
     elapsed = time.perf_counter() - started
     print(f"consumer: {len(events):,} events (5,000 cases) applied in {elapsed:.2f} s "
           f"({len(events) / elapsed:,.0f} events/s, batches of {batch})")

@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from services.routing.config import RoutingSettings
-from services.routing.handlers import case_events_handler
+from services.routing.handlers import case_events_policy
 from services.routing.main import BATCH_SIZE as BATCH  # what the service takes at once
 from services.routing.router import Router
 from services.routing.ruleset_store import RuleStore
@@ -33,8 +33,8 @@ from shared.domain.schemas import CaseRegistered
 from shared.domain.similarity import sketch
 from shared.domain.vocab import default_vocabulary
 from shared.platform.clock import SystemClock
-from shared.platform.consumer import Delivered
 from shared.platform.events import decode, encode, envelope_for
+from shared.platform.pipeline import Delivered, Pipeline
 from shared.platform.settings import REPO_ROOT
 from shared.platform.topics import CASE_EVENTS, DEAD_LETTERS, ROUTING_EVENTS
 from shared.tools.stack import control
@@ -140,9 +140,10 @@ async def run_bare(bootstrap: str, dsn: str, prefix: str, admin: AIOKafkaAdminCl
     settings = RoutingSettings()
     pool = await asyncpg.create_pool(dsn, min_size=2, max_size=10)
     assert pool is not None
-    handler = case_events_handler(
-        pool, Router(SystemClock(), WorkingCalendar(), settings.counting_mode),
-        RuleStore(settings.routing_rules_file), ROUTING_EVENTS.name(prefix))
+    pipeline = Pipeline.standalone(pool, case_events_policy(
+        Router(SystemClock(), WorkingCalendar(), settings.counting_mode),
+        RuleStore(settings.routing_rules_file), ROUTING_EVENTS.name(prefix)),
+        service="routing", chunk=BATCH)
     consumer = AIOKafkaConsumer(CASE_EVENTS.name(prefix), bootstrap_servers=bootstrap,
                                 group_id=f"{prefix}-bare", enable_auto_commit=False,
                                 auto_offset_reset="earliest", max_poll_records=BATCH)
@@ -152,8 +153,8 @@ async def run_bare(bootstrap: str, dsn: str, prefix: str, admin: AIOKafkaAdminCl
             batches = await consumer.getmany(timeout_ms=200, max_records=BATCH)
             records = [r for rs in batches.values() for r in rs]
             if records:
-                await handler([Delivered(decode(r.value), r.topic, r.partition, r.offset)
-                               for r in records])
+                await pipeline.apply([Delivered(decode(r.value), r.topic, r.partition,
+                                                r.offset) for r in records], [])
                 await consumer.commit()
 
     await consumer.start()

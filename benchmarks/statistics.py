@@ -38,9 +38,9 @@ from shared.domain.schemas import STEP_TYPES, CaseAssigned, CaseRegistered, Dead
 from shared.domain.vocab import default_vocabulary
 from shared.platform.auth import load_tokens
 from shared.platform.clock import SystemClock
-from shared.platform.consumer import Delivered
 from shared.platform.events import Envelope, encode, envelope_for
 from shared.platform.migrations import statements
+from shared.platform.pipeline import Delivered
 from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
 from shared.platform.web import create_web_app
 from shared.tools.stack import control

@@ -24,7 +24,8 @@ from services.deadlines.plan import (
     case_unit,
     plan,
 )
-from services.deadlines.reconcile import Policy, reconcile
+from services.deadlines.reconcile import Policy as TimerPolicy
+from services.deadlines.reconcile import reconcile
 from shared.domain.schemas import (
     CaseAssigned,
     CaseLinked,
@@ -33,11 +34,9 @@ from shared.domain.schemas import (
     CaseTransferDecided,
 )
 from shared.domain.vocab import Vocabulary
-from shared.platform import outbox
 from shared.platform.clock import Clock
-from shared.platform.consumer import BatchHandler, Delivered
 from shared.platform.events import Envelope
-from shared.platform.inbox import claim
+from shared.platform.pipeline import Applied, Delivered, Policy
 
 
 def fact_of(envelope: Envelope) -> Fact | None:
@@ -60,46 +59,47 @@ def fact_of(envelope: Envelope) -> Fact | None:
     return None
 
 
-def events_handler(pool: asyncpg.Pool, cals: calendars.Calendars, policy: Policy, clock: Clock,
-                   vocab: Vocabulary, topic: str) -> BatchHandler:
-    async def handle(batch: Sequence[Delivered]) -> None:
-        async with pool.acquire() as conn, conn.transaction():
-            fresh = await claim(conn, [d.inbox_row() for d in batch])
-            applied = [(d.envelope, fact_of(d.envelope)) for d in batch
-                       if d.envelope.id in fresh]
-            facts = [f for _, f in applied if f is not None]
-            if not facts:
-                return
-            await calendars.shared_lock(conn)
-            calendar = await cals.current(conn)
-            case_ids = sorted({f.case_id for f in facts})
-            await store.lock_cases(conn, case_ids)
-            await store.insert_facts(conn, facts)
-            known = await store.load_facts(conn, case_ids)
-            stored = await store.load_timers(conn, case_ids)
-            now = clock.now()
-            inserts, updates, moves, case_rows = [], [], [], []
-            registered = {e.data.case_id: e.data for e, _ in applied
-                          if isinstance(e.data, CaseRegistered)}
-            for case_id in case_ids:
-                case_facts = known.get(case_id, [])
-                changes = reconcile(case_id, plan(case_facts), stored.get(case_id, []),
-                                    calendar, policy, now)
-                inserts += changes.inserts
-                updates += changes.updates
-                moves += changes.moves
-                reg = registered.get(case_id)
-                case_rows.append((
-                    case_id, reg.received_at if reg else None,
-                    (vocab.jurisdictions.resolve(reg.jurisdiction) or reg.jurisdiction)
-                    if reg else None,
-                    case_unit(case_facts)))
-            await store.save_cases(conn, case_rows)
-            await store.insert_timers(conn, inserts)
-            await store.update_timers(conn, updates)
-            await store.record_moves(conn, moves)
-            await outbox.add(conn, topic, [outputs.rescheduled(m) for m in moves])
-        metrics.TIMERS_CREATED.inc(len(inserts))
-        metrics.RESCHEDULED.labels("events").inc(len(moves))
+def events_policy(cals: calendars.Calendars, policy: TimerPolicy, clock: Clock,
+                  vocab: Vocabulary, topic: str) -> Policy:
+    async def apply(conn: asyncpg.Connection, fresh: Sequence[Delivered]) -> Applied | None:
+        applied = [(d.envelope, fact_of(d.envelope)) for d in fresh]
+        facts = [f for _, f in applied if f is not None]
+        if not facts:
+            return None
+        await calendars.shared_lock(conn)
+        calendar = await cals.current(conn)
+        case_ids = sorted({f.case_id for f in facts})
+        await store.lock_cases(conn, case_ids)
+        await store.insert_facts(conn, facts)
+        known = await store.load_facts(conn, case_ids)
+        stored = await store.load_timers(conn, case_ids)
+        now = clock.now()
+        inserts, updates, moves, case_rows = [], [], [], []
+        registered = {e.data.case_id: e.data for e, _ in applied
+                      if isinstance(e.data, CaseRegistered)}
+        for case_id in case_ids:
+            case_facts = known.get(case_id, [])
+            changes = reconcile(case_id, plan(case_facts), stored.get(case_id, []),
+                                calendar, policy, now)
+            inserts += changes.inserts
+            updates += changes.updates
+            moves += changes.moves
+            reg = registered.get(case_id)
+            case_rows.append((
+                case_id, reg.received_at if reg else None,
+                (vocab.jurisdictions.resolve(reg.jurisdiction) or reg.jurisdiction)
+                if reg else None,
+                case_unit(case_facts)))
+        await store.save_cases(conn, case_rows)
+        await store.insert_timers(conn, inserts)
+        await store.update_timers(conn, updates)
+        await store.record_moves(conn, moves)
 
-    return handle
+        def count() -> None:
+            metrics.TIMERS_CREATED.inc(len(inserts))
+            metrics.RESCHEDULED.labels("events").inc(len(moves))
+
+        return Applied(outbox=[(topic, [outputs.rescheduled(m) for m in moves])],
+                       after_commit=count)
+
+    return apply

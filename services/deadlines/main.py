@@ -11,14 +11,13 @@ from aiohttp import web
 from services.deadlines import calendars, reconciliation
 from services.deadlines.api import DeadlinesApi
 from services.deadlines.config import DeadlinesSettings
-from services.deadlines.handlers import events_handler
+from services.deadlines.handlers import events_policy
 from services.deadlines.metrics import run_gauges
 from services.deadlines.reconcile import Policy
 from services.deadlines.sweep import Sweep
 from shared.domain.calendar import load_overlay
 from shared.domain.vocab import default_vocabulary
-from shared.platform import outbox
-from shared.platform.consumer import BatchHandler
+from shared.platform.pipeline import Policy as EventsPolicy
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
 from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
@@ -36,33 +35,19 @@ def build_spec(settings: DeadlinesSettings) -> ServiceSpec:
     vocab = default_vocabulary()
     topic = DEADLINE_EVENTS.name(settings.topic_prefix)
     cals = calendars.Calendars()
-    relays: list[outbox.OutboxRelay] = []
 
-    def handler(infra: Infrastructure) -> BatchHandler:
-        return events_handler(infra.pool, cals, policy, infra.clock, vocab, topic)
+    def events(infra: Infrastructure) -> EventsPolicy:
+        return events_policy(cals, policy, infra.clock, vocab, topic)
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
         DeadlinesApi(infra.pool, infra.clock, vocab, policy, topic).install(app)
         reconciliation.install(app, infra)
-
-    async def relay(infra: Infrastructure) -> None:
-        r = outbox.OutboxRelay(infra.pool, infra.producer)
-        relays.append(r)
-        await r.run()
 
     async def sweep(infra: Infrastructure) -> None:
         await asyncio.gather(*(
             Sweep(infra.pool, infra.clock, policy, topic, batch=settings.sweep_batch,
                   interval=settings.sweep_interval_seconds).run()
             for _ in range(settings.sweep_workers)))
-
-    async def purge(infra: Infrastructure) -> None:
-        # Published alerts live on the topic. The timers themselves guard against a second
-        # alert; the outbox rows (deterministic ids) are a second guard, kept for a week.
-        # Every instance purges: the delete is idempotent.
-        while True:
-            await outbox.purge_sent(infra.pool, older_than_hours=7 * 24)
-            await asyncio.sleep(3600)
 
     async def gauges(infra: Infrastructure) -> None:
         await run_gauges(infra.pool, infra.clock, settings.gauge_interval_seconds)
@@ -76,19 +61,21 @@ def build_spec(settings: DeadlinesSettings) -> ServiceSpec:
         overlay_applied.append(True)
 
     def checks(_: Infrastructure) -> dict[str, bool]:
-        # A wedged idempotent producer (aiokafka #1017) shows here; restart the instance.
         # Not ready before the overlay file is in the database: until then the instance
         # would answer with the calendar as it was.
-        return {"outbox_relay": all(r.last_error is None for r in relays),
-                "calendar_overlay": bool(overlay_applied)}
+        return {"calendar_overlay": bool(overlay_applied)}
 
     return ServiceSpec(
         name="deadlines",
         consumes=(CASE_EVENTS, ROUTING_EVENTS),
-        handler=handler,
+        policy=events,
+        publishes=(DEADLINE_EVENTS,),
         routes=routes,
-        tasks=(overlay_file, relay, sweep, gauges, purge),
+        tasks=(overlay_file, sweep, gauges),
         extra_checks=checks,
+        # Published alerts live on the topic. The timers themselves guard against a second
+        # alert; the outbox rows (deterministic ids) are a second guard, kept for a week.
+        outbox_retention_hours=7 * 24,
     )
 
 

@@ -23,8 +23,9 @@ from shared.domain.limits import (
     local_date,
     overdue_after,
 )
+from shared.domain.statuses import OPEN_TIMER_STATUSES
 
-OPEN = frozenset({"pending", "warned", "overdue"})
+OPEN = frozenset(OPEN_TIMER_STATUSES)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,10 @@ Why each index exists:
 
 from __future__ import annotations
 
-OPEN_STATUSES = ("pending", "warned", "overdue")
-STATUSES = (*OPEN_STATUSES, "met", "cancelled")
+from shared.domain.statuses import OPEN_TIMER_STATUSES, TimerStatus
+
+OPEN_STATUSES = tuple(str(s) for s in OPEN_TIMER_STATUSES)
+STATUSES = tuple(str(s) for s in TimerStatus)
 
 _STATUS_LIST = ", ".join(f"'{s}'" for s in STATUSES)
 _OPEN_LIST = ", ".join(f"'{s}'" for s in OPEN_STATUSES)

@@ -6,7 +6,7 @@ and the only place it is written; ``decide`` adds the rules on an action's detai
 Orderings chosen where SPEC leaves room:
 - ``in_progress`` is not a stored status: no action marks "work started" and the handling
   limit runs from acceptance (Art. 34), so ``accepted`` and ``extended`` are the in-progress
-  statuses (``IN_PROGRESS``). A second ``extend`` is refused by the table (409, Art. 34 note).
+  statuses. A second ``extend`` is refused by the table (409, Art. 34 note).
 - Feedback (反馈) follows closure; a rating follows feedback, because the petitioner rates an
   answer he has been told about. Each happens once.
 - A review request needs a closed case (so closure statistics count it) but its 30-day window
@@ -32,28 +32,12 @@ from zoneinfo import ZoneInfo
 
 from services.intake.validation import CLOCK_SKEW, FieldError
 from shared.domain.schemas import STEP_OF_ACTION, StepType
+from shared.domain.statuses import CaseStatus
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 EXTENSION_MAX_DAYS = 30  # Art. 34
 REVIEW_WINDOW_DAYS = 30  # Art. 35 and 36
 MAX_REASON = 2000
-
-
-class CaseStatus(StrEnum):
-    REGISTERED = "registered"
-    ASSIGNED = "assigned"
-    TRANSFERRED_OUT = "transferred_out"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    EXTENDED = "extended"
-    REPLIED = "replied"
-    CLOSED = "closed"
-    FEEDBACK_GIVEN = "feedback_given"
-    RATED = "rated"
-    REVIEW_REQUESTED = "review_requested"
-    REVIEWED = "reviewed"
-    REREVIEW_REQUESTED = "rereview_requested"
-    FINAL = "final"
 
 
 class Action(StrEnum):

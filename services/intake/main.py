@@ -11,19 +11,18 @@ from services.intake.api import CaseApi
 from services.intake.assignments import RoutingDecisions
 from services.intake.config import IntakeSettings
 from services.intake.crypto import PiiCipher
-from services.intake.handlers import routing_handler
+from services.intake.handlers import routing_policy
 from services.intake.imports import ImportApi
 from services.intake.open311 import Open311Api
 from services.intake.registrar import Registrar
 from services.intake.registration import Keys
 from shared.domain.calendar import WorkingCalendar, load_overlay
 from shared.domain.vocab import default_vocabulary
-from shared.platform import outbox
 from shared.platform.clock import Clock
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
 from shared.platform.settings import decode_key
-from shared.platform.topics import ROUTING_EVENTS
+from shared.platform.topics import CASE_EVENTS, ROUTING_EVENTS
 
 
 def keys_from(settings: IntakeSettings) -> Keys:
@@ -36,7 +35,6 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
     vocab = default_vocabulary()
     calendar = WorkingCalendar(
         load_overlay(settings.calendar_overlay) if settings.calendar_overlay else None)
-    relays: list[outbox.OutboxRelay] = []
 
     def registrar(infra: Infrastructure, clock: Clock) -> Registrar:
         return Registrar(infra.pool, keys, clock, topic_prefix=settings.topic_prefix,
@@ -60,23 +58,17 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
         for importer in imports:
             await importer.resume_unfinished()
 
-    async def relay(infra: Infrastructure) -> None:
-        r = outbox.OutboxRelay(infra.pool, infra.producer)
-        relays.append(r)
-        await r.run()
-
-    def checks(_: Infrastructure) -> dict[str, bool]:
-        # A wedged idempotent producer (aiokafka #1017) shows here; restart the instance.
-        return {"outbox_relay": all(r.last_error is None for r in relays)}
-
     return ServiceSpec(
         name="intake",
         consumes=(ROUTING_EVENTS,),
-        handler=lambda infra: routing_handler(infra.pool, RoutingDecisions(
+        policy=lambda infra: routing_policy(RoutingDecisions(
             calendar, settings.counting_mode, infra.clock, settings.topic_prefix)),
+        publishes=(CASE_EVENTS,),
         routes=routes,
-        tasks=(relay, resume_imports),
-        extra_checks=checks,
+        tasks=(resume_imports,),
+        # Intake's outbox is the case record's history on its way to the topic; a week of
+        # published rows is kept for diagnosis.
+        outbox_retention_hours=7 * 24,
     )
 
 

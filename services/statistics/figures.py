@@ -13,11 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal, TypedDict
+from typing import TypedDict
 
 from shared.domain.vocab import Terms, Vocabulary
 
-BreakdownBy = Literal["jurisdiction", "category", "channel", "unit", "month"]
 BREAKDOWN_DIMENSIONS: tuple[str, ...] = ("jurisdiction", "category", "channel", "unit", "month")
 
 _HUNDREDTH = Decimal("0.01")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import asyncpg
 from aiohttp import web
 
 from services.statistics import reconciliation
@@ -15,7 +16,7 @@ from services.statistics.reader import Reader, load_unit_names
 from services.statistics.store import Projector
 from shared.domain.calendar import WorkingCalendar, load_overlay
 from shared.domain.vocab import default_vocabulary
-from shared.platform.consumer import BatchHandler, Delivered
+from shared.platform.pipeline import Applied, Delivered, Policy
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
 from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
@@ -31,12 +32,12 @@ def build_spec(settings: StatisticsSettings) -> ServiceSpec:
     vocab = default_vocabulary()
     units = load_unit_names(settings.routing_rules_file)
 
-    def handler(infra: Infrastructure) -> BatchHandler:
-        async def handle(batch: Sequence[Delivered]) -> None:
-            async with infra.pool.acquire() as conn, conn.transaction():
-                await projector.apply_batch(conn, batch)
+    def policy(_: Infrastructure) -> Policy:
+        async def apply(conn: asyncpg.Connection, fresh: Sequence[Delivered]) -> Applied | None:
+            await projector.apply_events(conn, [d.envelope for d in fresh])
+            return None
 
-        return handle
+        return apply
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
         StatsApi(Reader(infra.pool, vocab, units), infra.clock, vocab).install(app)
@@ -48,7 +49,7 @@ def build_spec(settings: StatisticsSettings) -> ServiceSpec:
     return ServiceSpec(
         name="statistics",
         consumes=(CASE_EVENTS, ROUTING_EVENTS, DEADLINE_EVENTS),
-        handler=handler,
+        policy=policy,
         routes=routes,
         tasks=(leader,),
         # Larger batches than the default: one transaction applies them all, and the inbox

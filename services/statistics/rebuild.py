@@ -29,9 +29,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from services.statistics.fold import fold_all
 from services.statistics.schema import TABLES, fresh_projection_ddl
 from services.statistics.store import Projector
-from shared.platform.consumer import Delivered
 from shared.platform.events import PoisonMessage, UnknownEvent, decode
 from shared.platform.migrations import statements
+from shared.platform.pipeline import Delivered
 from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

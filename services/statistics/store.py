@@ -36,9 +36,9 @@ from shared.domain.schemas import (
     DeadlineOverdue,
 )
 from shared.domain.vocab import Vocabulary
-from shared.platform.consumer import Delivered
 from shared.platform.events import Envelope
 from shared.platform.inbox import claim
+from shared.platform.pipeline import Delivered
 
 EVENTS_APPLIED = Counter("xinfang_stats_events_applied_total",
                          "Events applied to the statistics projection (this instance)", ["type"])
@@ -111,9 +111,15 @@ class Projector:
     vocab: Vocabulary
 
     async def apply_batch(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> int:
-        """Apply ``batch`` inside the caller's transaction; return the journal rows written."""
+        """Claim ``batch`` in the inbox and apply what is fresh, inside the caller's
+        transaction (a rebuild's own unit of work); return the journal rows written."""
         fresh = await claim(conn, [d.inbox_row() for d in batch])
-        events = [d.envelope for d in batch if d.envelope.id in fresh]
+        return await self.apply_events(conn, [d.envelope for d in batch
+                                              if d.envelope.id in fresh])
+
+    async def apply_events(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> int:
+        """Apply fresh ``events`` inside the caller's transaction; return the journal rows
+        written."""
         by_case: dict[str, list[Envelope]] = {}
         for envelope in events:
             EVENTS_APPLIED.labels(envelope.type).inc()

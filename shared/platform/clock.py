@@ -35,19 +35,6 @@ class ShiftedClock:
         return self.origin + self.offset + (real - self.origin) * self.speed
 
 
-@dataclass
-class ManualClock:
-    """A clock that only moves when a test moves it."""
-
-    current: datetime
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, delta: timedelta) -> None:
-        self.current += delta
-
-
 def iso(moment: datetime) -> str:
     """RFC 3339 in the bureau's zone (+08:00): one canonical form for every answer."""
     return moment.astimezone(SHANGHAI).isoformat()

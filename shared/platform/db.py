@@ -1,4 +1,11 @@
-"""PostgreSQL helpers: pool creation with retries, and transient-error classification."""
+"""PostgreSQL helpers: pool creation with retries, and which failures are the message's fault.
+
+A consumer must tell bad luck from bad data. Bad luck — the database away, restarting, read-only
+after a failover, out of disk or memory, a statement cancelled or timed out, a lock not
+available, an internal error — goes away if the same work is tried again later: the work is
+retried in place, never dead-lettered. Only a data error on the message's own content (SQLSTATE
+class 22, data exception, and 23, integrity constraint violation) is the message's fault.
+"""
 
 from __future__ import annotations
 
@@ -11,26 +18,40 @@ from shared.platform.logging import get_logger
 
 log = get_logger(__name__)
 
-# SQLSTATEs worth retrying: serialization failure, deadlock, admin shutdown, too many
-# connections, cannot connect now. Everything else is a bug or bad data, not bad luck.
-_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03", "53300", "08000",
-                                  "08003", "08006", "08001", "08004"})
+# SQLSTATE classes that describe the message's content, not the database's condition.
+_DATA_CLASSES = frozenset({"22", "23"})
+# Statement timeout or cancel: the work may fit if it is made smaller.
+_TIMEOUT_SQLSTATES = frozenset({"57014"})
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    return getattr(exc, "sqlstate", None) if isinstance(exc, asyncpg.PostgresError) else None
 
 
 def is_transient(exc: BaseException) -> bool:
     """True for failures that may go away if the same work is tried again later."""
-    if isinstance(exc, (OSError, asyncio.TimeoutError, asyncpg.InterfaceError)):
+    if isinstance(exc, (OSError, asyncio.TimeoutError, asyncpg.InterfaceError,
+                        asyncpg.exceptions.InternalClientError)):
         return True
-    if isinstance(exc, asyncpg.PostgresError):
-        return getattr(exc, "sqlstate", None) in _TRANSIENT_SQLSTATES
+    state = sqlstate(exc)
+    if state is not None:
+        return state[:2] not in _DATA_CLASSES
     try:
         from aiokafka.errors import KafkaError
     except ImportError:  # pragma: no cover
         return False
-    return isinstance(exc, KafkaError) and getattr(exc, "retriable", True)
+    # aiokafka calls a send timeout, a wedged producer and an oversized batch not retriable;
+    # none of them is the fault of the event being applied.
+    return isinstance(exc, KafkaError)
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """A statement that ran out of time: retried smaller, not unchanged."""
+    return isinstance(exc, asyncio.TimeoutError) or sqlstate(exc) in _TIMEOUT_SQLSTATES
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10,
+                      command_timeout: float = 30.0,
                       wait_seconds: float = 60.0) -> asyncpg.Pool:
     """A pool, retrying while the database is still starting (it may come up after us)."""
     async for attempt in AsyncRetrying(
@@ -41,7 +62,7 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10,
     ):
         with attempt:
             pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
-                                             command_timeout=30)
+                                             command_timeout=command_timeout)
     assert pool is not None
     return pool
 

@@ -126,8 +126,13 @@ def decode(raw: bytes | None) -> Envelope:
         payload = model.model_validate(data)
     except ValidationError as exc:
         raise PoisonMessage(f"invalid {event_type} v{version}: {exc.errors()[:3]}") from exc
+    try:
+        # The canonical form (lower case): the inbox compares ids as PostgreSQL returns them.
+        event_id = str(uuid.UUID(str(doc["id"])))
+    except ValueError as exc:
+        raise PoisonMessage(f"id is not a UUID: {exc}") from exc
     return Envelope(
-        id=str(doc["id"]),
+        id=event_id,
         source=str(doc["source"]),
         type=event_type,
         subject=str(doc["subject"]),

@@ -41,14 +41,3 @@ async def claim(
         list(ids), list(types), list(topics), list(partitions), list(offsets),
     )
     return {r["event_id"] for r in fresh}
-
-
-def recording_handler(pool: asyncpg.Pool):  # type: ignore[no-untyped-def]
-    """A handler that only records what it consumed: the skeleton of a consumer."""
-    from shared.platform.consumer import Delivered
-
-    async def handle(batch: Sequence[Delivered]) -> None:
-        async with pool.acquire() as conn, conn.transaction():
-            await claim(conn, [d.inbox_row() for d in batch])
-
-    return handle

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import faust
@@ -31,17 +31,26 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True)
 class Infrastructure:
-    """The I/O a service's handlers receive from its composition root."""
+    """The I/O a service's parts receive from its composition root."""
 
     settings: ServiceSettings
     pool: asyncpg.Pool
-    producer: AIOKafkaProducer
     clock: Clock
+
+    async def new_producer(self) -> AIOKafkaProducer:
+        """A started idempotent producer, or an error at once when the broker is away (the
+        caller owns it and stops it)."""
+        return await start_producer(self.settings.kafka_bootstrap, wait_seconds=0)
 
 
 RouteInstaller = Callable[[web.Application, Infrastructure], None]
 BackgroundTask = Callable[[Infrastructure], Awaitable[None]]
 ReadyCheck = Callable[[Infrastructure], dict[str, bool]]
+LiveCheck = Callable[[], dict[str, bool]]
+
+
+class ProducerHolder(Protocol):
+    producer: AIOKafkaProducer | None
 
 
 def new_faust_app(settings: ServiceSettings) -> faust.App:
@@ -72,7 +81,7 @@ async def start_producer(bootstrap: str, wait_seconds: float = 120.0) -> AIOKafk
             return producer
         except KafkaError as exc:
             await producer.stop()
-            if loop.time() > deadline:
+            if loop.time() >= deadline:
                 raise
             log.warning("broker_unreachable", error=str(exc))
             await asyncio.sleep(1.0)
@@ -93,8 +102,11 @@ class Runtime(mode.Service):
     def __init__(self, settings: ServiceSettings, *, clock: Clock, tokens: TokenBook,
                  routes: RouteInstaller | None = None,
                  tasks: Sequence[BackgroundTask] = (),
-                 extra_checks: ReadyCheck | None = None, **kwargs: Any) -> None:
+                 extra_checks: ReadyCheck | None = None, liveness: LiveCheck | None = None,
+                 broker_probe: ProducerHolder | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self._liveness = liveness
+        self._broker_probe = broker_probe
         self.settings = settings
         self.clock = clock
         self._tokens = tokens
@@ -104,6 +116,7 @@ class Runtime(mode.Service):
         self._infra: Infrastructure | None = None
         self._runner: web.AppRunner | None = None
         self._running: list[asyncio.Task[None]] = []
+        self._probe: AIOKafkaProducer | None = None
         self.ready = asyncio.Event()
 
     @property
@@ -112,17 +125,16 @@ class Runtime(mode.Service):
             raise RuntimeError("runtime not started")
         return self._infra
 
-    async def wait_infra(self) -> Infrastructure:
-        await self.ready.wait()
-        return self.infra
-
     async def on_start(self) -> None:
         s = self.settings
         pool = await create_pool(s.database_url.get_secret_value(), min_size=s.db_pool_min,
-                                 max_size=s.db_pool_max)
-        producer = await start_producer(s.kafka_bootstrap)
-        self._infra = Infrastructure(settings=s, pool=pool, producer=producer, clock=self.clock)
-        app = create_web_app(self._tokens, self.readiness)
+                                 max_size=s.db_pool_max,
+                                 command_timeout=s.db_command_timeout_seconds)
+        # Waits for the broker while it starts; afterwards only asked for metadata when no
+        # relay producer is there to ask.
+        self._probe = await start_producer(s.kafka_bootstrap)
+        self._infra = Infrastructure(settings=s, pool=pool, clock=self.clock)
+        app = create_web_app(self._tokens, self.readiness, self.liveness)
         if self._routes is not None:
             self._routes(app, self._infra)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
@@ -148,23 +160,42 @@ class Runtime(mode.Service):
     async def readiness(self) -> dict[str, bool]:
         if self._infra is None:
             return {"database": False, "broker": False}
+        probe = (self._broker_probe.producer if self._broker_probe is not None else None)
         db, broker = await asyncio.gather(database_ready(self._infra.pool),
-                                          broker_ready(self._infra.producer))
+                                          broker_ready(probe or self._probe))
         checks = {"database": db, "broker": broker}
         if self._extra_checks is not None:
             checks.update(self._extra_checks(self._infra))
         return checks
 
+    def liveness(self) -> dict[str, bool]:
+        return self._liveness() if self._liveness is not None else {}
+
     async def on_stop(self) -> None:
+        # Bounded at every step: a stop during a database or broker outage must still end
+        # (nothing unapplied was acknowledged, so nothing is lost by leaving).
+        grace = self.settings.stop_grace_seconds
         for task in self._running:
             task.cancel()
-        await asyncio.gather(*self._running, return_exceptions=True)
+        await _within(asyncio.gather(*self._running, return_exceptions=True), grace, "tasks")
         if self._runner is not None:
-            await self._runner.cleanup()
+            await _within(self._runner.cleanup(), grace, "http")
+        if self._probe is not None:
+            await _within(self._probe.stop(), grace, "producer")
         if self._infra is not None:
-            await self._infra.producer.stop()
-            await self._infra.pool.close()
+            pool = self._infra.pool
+            if not await _within(pool.close(), grace, "database pool"):
+                pool.terminate()
         log.info("service_stopped")
+
+
+async def _within(work: Awaitable[Any], seconds: float, what: str) -> bool:
+    try:
+        await asyncio.wait_for(work, seconds)
+        return True
+    except Exception as exc:
+        log.warning("stop_step_abandoned", step=what, error=f"{type(exc).__name__}: {exc}")
+        return False
 
 
 def run_worker(app: faust.App, runtime: Runtime) -> None:

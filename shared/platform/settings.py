@@ -27,13 +27,28 @@ class ServiceSettings(BaseSettings):
     database_url: SecretStr = SecretStr("postgresql://localhost/xinfang")
     db_pool_min: int = 1
     db_pool_max: int = 10
+    # A statement running longer than this is cancelled; a consumer then halves its chunk.
+    db_command_timeout_seconds: float = 30.0
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     log_level: str = "INFO"
     tokens_file: Path = REPO_ROOT / "deploy" / "local" / "tokens.yaml"
-    # Dead letters allowed per minute before the consumer stops instead (a bad deploy must
-    # not drain a topic into the dead-letter topic).
-    dead_letter_cap_per_minute: int = 100
+    # When a consumer stops instead of parking more (a bad deploy must not drain a topic into
+    # the dead-letter topic): poison messages in a row, or their share of a recent window.
+    dead_letter_max_consecutive: int = 50
+    dead_letter_max_ratio: float = 0.5
+    dead_letter_window: int = 200
+    # A consumer retrying a transient failure for longer than this is reported unready.
+    consumer_retry_unready_seconds: float = 30.0
+    # The outbox relay: replace a producer that has not sent for this long; let the shards go
+    # (for a healthy instance to take) after this long; fail liveness after this long.
+    relay_replace_producer_seconds: float = 30.0
+    relay_release_shards_seconds: float = 60.0
+    relay_stall_seconds: float = 300.0
+    # How long a stop may take before connections are dropped without goodbye.
+    stop_grace_seconds: float = 10.0
+    # The fault suite's kill point (shared.platform.faults); empty: none.
+    fault_point: str = ""
     # Topic-name prefix; tests run a whole pipeline on their own topics by changing it.
     topic_prefix: str = "xinfang"
     # How often the reconciliation counts (xinfang_reconcile_count) are recomputed.

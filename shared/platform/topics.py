@@ -26,7 +26,8 @@ class TopicSpec:
 
 # Case events written by intake (key = case id, so one case's events stay in order).
 CASE_EVENTS = TopicSpec("case.events", 12, _KEEP_FOREVER)
-# Routing decisions: case.assigned, case.linked, case.transferred_out (key = case id).
+# Routing decisions: case.assigned, case.linked, case.transfer_decided (key = case id). The
+# transfer itself, case.transferred_out, is a lifecycle step: intake publishes it on case.events.
 ROUTING_EVENTS = TopicSpec("routing.events", 12, _KEEP_FOREVER)
 # Deadline alerts: deadline.warning, deadline.overdue, deadline.rescheduled (key = case id).
 DEADLINE_EVENTS = TopicSpec("deadline.events", 12, _KEEP_FOREVER)
@@ -43,6 +44,3 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     *DEAD_LETTERS.values(),
 )
 
-
-def topic_names(prefix: str = "xinfang") -> list[str]:
-    return [spec.name(prefix) for spec in ALL_TOPICS]

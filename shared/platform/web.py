@@ -96,12 +96,18 @@ async def _observe(request: web.Request, handler: Callable[[web.Request], Awaita
             time.perf_counter() - started)
 
 
-def create_web_app(tokens: TokenBook, readiness: ReadinessCheck) -> web.Application:
+def create_web_app(tokens: TokenBook, readiness: ReadinessCheck,
+                   liveness: Callable[[], dict[str, bool]] | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_observe])
     app[TOKENS_KEY] = tokens
 
     async def healthz(_: web.Request) -> web.Response:
-        return json_response({"status": "ok"})
+        # Liveness: false only for what a restart mends (a halted consumer, a relay that has
+        # not sent for long); an outage elsewhere shows in readiness, not here.
+        checks = liveness() if liveness is not None else {}
+        alive = all(checks.values())
+        return json_response({"status": "ok" if alive else "failing", "checks": checks},
+                             status=200 if alive else 503)
 
     async def readyz(_: web.Request) -> web.Response:
         checks = await readiness()

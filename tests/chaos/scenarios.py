@@ -90,11 +90,11 @@ def catalogue(short: bool) -> list[Scenario]:
                          load_seconds=20, rate=8)]
     kills = [Scenario(f"kill -9 {s} ×10", _each(Faults.kill9, 10, (s,), gap=(1, 4)),
                       load_seconds=50) for s in SERVICES]
-    points = [Scenario(f"SIGKILL at {point}",
-                       _repeat(lambda f, p=point: f.fault_point(p), 1, (2, 4)),  # type: ignore[misc]
+    points = [Scenario(f"SIGKILL at {point} ({service})",
+                       _repeat(lambda f, p=point, s=service: f.fault_point(p, s), 1, (2, 4)),  # type: ignore[misc]
                        load_seconds=30, blocked=lambda layout, p=point: fault_point_support(  # type: ignore[misc]
                            layout.root, p))
-              for point in FAULT_POINTS]
+              for point, service in FAULT_POINTS]
     return [
         *kills,
         Scenario("broker restart ×3", _repeat(Faults.broker_restart, 3, (4, 8)),

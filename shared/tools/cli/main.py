@@ -111,10 +111,11 @@ def _register_subcommands() -> None:
     import importlib
     import importlib.util
 
-    from shared.tools.cli import demo, reconcile
+    from shared.tools.cli import deadletters, demo, reconcile
 
     app.command(name="demo")(demo.demo)
     app.command(name="reconcile")(reconcile.reconcile)
+    app.add_typer(deadletters.app, name="deadletters")
     for group, service in SERVICE_COMMANDS.items():
         module_name = f"services.{service}.cli"
         if importlib.util.find_spec(module_name) is not None:

@@ -1,13 +1,13 @@
 """An index on the received instant, for the reconciliation counts per received day.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 from shared.platform.migrations import run_sql
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

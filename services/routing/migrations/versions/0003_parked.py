@@ -1,0 +1,21 @@
+"""Parked messages: what the consumer could not apply, kept for replay.
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from shared.platform.migrations import run_sql
+from shared.platform.parking import PARKED_DDL
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    run_sql(PARKED_DDL)
+
+
+def downgrade() -> None:
+    run_sql("DROP TABLE parked;")

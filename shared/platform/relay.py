@@ -1,0 +1,267 @@
+"""The outbox relay: publishes unsent rows of the shards it holds, oldest first, in order per
+case, and marks them sent.
+
+What a broken broker or producer must never do:
+- reorder one case's events: sends of one key go one at a time (the next only after the broker
+  acknowledged the last), so a partly failed batch leaves the topic with a prefix of each
+  case's events, never E2 before E1;
+- wedge the instance: after ``OutOfOrderSequenceNumber`` (aiokafka's idempotent producer is dead
+  for good after it) or a run of failed sends, the producer is replaced; a relay that has not
+  sent for ``release_after`` lets its shards go so a healthy instance takes them over;
+- hide: :class:`RelayHealth` says how long the relay has been unable to send (readiness and
+  liveness read it), and the backlog gauges come from the database, not from the last success.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import OutOfOrderSequenceNumber
+from prometheus_client import Counter, Gauge
+
+from shared.platform import faults
+from shared.platform.logging import get_logger
+from shared.platform.outbox import OUTBOX_SHARDS, oldest_unsent_age
+
+log = get_logger(__name__)
+
+# Advisory lock namespace of the relay: (class id, shard).
+_LOCK_CLASS = 0x5846  # "XF"
+
+BACKLOG = Gauge("xinfang_outbox_backlog_events",
+                "Unsent outbox rows (every shard; each instance reports the same: take max)")
+OLDEST_AGE = Gauge("xinfang_outbox_oldest_unsent_age_seconds",
+                   "Age of the oldest unsent outbox row (every shard; take max)")
+PUBLISHED = Counter("xinfang_outbox_published_total", "Outbox events published to Kafka",
+                    ["topic"])
+PUBLISH_FAILURES = Counter("xinfang_outbox_publish_failures_total",
+                           "Outbox batches that failed to publish and will be retried")
+PRODUCERS_REPLACED = Counter("xinfang_outbox_producers_replaced_total",
+                             "Producers replaced after they stopped sending")
+SHARDS_HELD = Gauge("xinfang_outbox_shards_held", "Outbox shards this instance relays")
+
+ProducerFactory = Callable[[], Awaitable[AIOKafkaProducer]]
+
+
+@dataclass
+class RelayHealth:
+    """Shared by the running relay and the health checks; survives a relay's restart."""
+
+    failing_since: float | None = None
+    last_error: str | None = None
+    producer: AIOKafkaProducer | None = field(default=None, repr=False)
+
+    def failing_for(self, now: float) -> float:
+        return 0.0 if self.failing_since is None else now - self.failing_since
+
+
+class OutboxRelay:
+    def __init__(self, pool: asyncpg.Pool, new_producer: ProducerFactory, health: RelayHealth,
+                 *, batch_size: int = 500, idle_interval: float = 0.05, retry_max: float = 5.0,
+                 replace_after: float = 30.0, release_after: float = 60.0) -> None:
+        self._pool = pool
+        self._new_producer = new_producer
+        self._health = health
+        self._batch_size = batch_size
+        self._idle = idle_interval
+        self._retry_max = retry_max
+        self._replace_after = replace_after
+        self._release_after = release_after
+        self._held: dict[int, asyncpg.Connection] = {}
+        self._stopping = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+        self._failed_since_replace: float | None = None
+        self._cooldown_until = 0.0
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        backoff = self._idle
+        last_claim = 0.0
+        try:
+            while not self._stopping.is_set():
+                try:
+                    now = loop.time()
+                    if now - last_claim > 2.0:
+                        last_claim = now
+                        await self._observe_backlog()
+                        if now >= self._cooldown_until:
+                            await self._claim_shards()
+                    published = 0
+                    if self._held:
+                        if self._producer is None:
+                            self._producer = await self._new_producer()
+                            self._health.producer = self._producer
+                        for shard, conn in list(self._held.items()):
+                            published += await self._relay_shard(shard, conn)
+                        # Only a relay that holds shards has shown it can send.
+                        self._health.failing_since = None
+                        self._health.last_error = None
+                        self._failed_since_replace = None
+                    backoff = self._idle
+                    if published == 0:
+                        await self._sleep(self._idle)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # broker or database away: keep the rows, try later
+                    await self._failed(exc, loop.time())
+                    backoff = min(max(backoff * 2, 0.1), self._retry_max)
+                    await self._sleep(backoff)
+        finally:
+            await self._release_all()
+            await self._drop_producer()
+
+    async def _failed(self, exc: Exception, now: float) -> None:
+        PUBLISH_FAILURES.inc()
+        h = self._health
+        h.last_error = f"{type(exc).__name__}: {exc}"
+        h.failing_since = h.failing_since or now
+        self._failed_since_replace = self._failed_since_replace or now
+        log.warning("outbox_publish_failed", error=h.last_error)
+        await self._drop_broken_connections()
+        wedged = isinstance(exc, OutOfOrderSequenceNumber)
+        if self._producer is not None and (
+                wedged or now - self._failed_since_replace >= self._replace_after):
+            PRODUCERS_REPLACED.inc()
+            log.warning("outbox_producer_replaced", wedged=wedged)
+            await self._drop_producer()
+            self._failed_since_replace = now
+        if self._held and h.failing_for(now) >= self._release_after:
+            log.warning("outbox_shards_released", shards=sorted(self._held),
+                        failing_for=round(h.failing_for(now), 1))
+            await self._release_all()
+            # Stand back long enough for a healthy instance to take the shards over.
+            self._cooldown_until = now + self._release_after
+
+    async def _drop_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await asyncio.wait_for(producer.stop(), 5.0)
+            except Exception as exc:  # a dead producer may not stop cleanly; it is gone anyway
+                log.info("outbox_producer_stop_failed", error=f"{type(exc).__name__}: {exc}")
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    async def _claim_shards(self) -> None:
+        for shard in range(OUTBOX_SHARDS):
+            if shard in self._held:
+                continue
+            conn = await self._pool.acquire()
+            try:
+                got = await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", _LOCK_CLASS,
+                                          shard)
+            except BaseException:
+                await self._discard(conn)
+                raise
+            if got:
+                self._held[shard] = conn
+                log.info("outbox_shard_claimed", shard=shard)
+            else:
+                await self._pool.release(conn)
+        SHARDS_HELD.set(len(self._held))
+
+    async def _observe_backlog(self) -> None:
+        async with self._pool.acquire() as conn:
+            backlog, age = await oldest_unsent_age(conn)
+        BACKLOG.set(backlog)
+        OLDEST_AGE.set(age)
+
+    async def _relay_shard(self, shard: int, conn: asyncpg.Connection) -> int:
+        rows = await conn.fetch(
+            """
+            SELECT id, topic, key, value, headers FROM outbox
+            WHERE shard = $1 AND sent_at IS NULL ORDER BY id LIMIT $2
+            """,
+            shard, self._batch_size,
+        )
+        if not rows:
+            return 0
+        assert self._producer is not None
+        # Rounds: each round sends the next row of every key at once and waits for all of
+        # them, so rows of one key go strictly one after the other.
+        pending: dict[str, list[asyncpg.Record]] = {}
+        for r in rows:
+            pending.setdefault(r["key"], []).append(r)
+        sent: list[int] = []
+        failure: BaseException | None = None
+        try:
+            while pending and failure is None:
+                heads = [queue.pop(0) for queue in pending.values()]
+                futures = [await self._producer.send(
+                    r["topic"], value=bytes(r["value"]), key=r["key"].encode(),
+                    headers=[(k, v.encode()) for k, v in orjson.loads(r["headers"])])
+                    for r in heads]
+                results = await asyncio.gather(*futures, return_exceptions=True)
+                for r, result in zip(heads, results, strict=True):
+                    if isinstance(result, BaseException):
+                        failure = failure or result
+                        pending.pop(r["key"], None)  # nothing later of this key this time
+                    else:
+                        sent.append(r["id"])
+                pending = {k: q for k, q in pending.items() if q}
+        finally:
+            faults.point("relay.after_send")
+            if sent:
+                await conn.execute(
+                    "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", sent)
+                by_topic: dict[str, int] = {}
+                for r in rows:
+                    if r["id"] in sent:
+                        by_topic[r["topic"]] = by_topic.get(r["topic"], 0) + 1
+                for topic, n in by_topic.items():
+                    PUBLISHED.labels(topic).inc(n)
+        if failure is not None:
+            raise failure
+        return len(sent)
+
+    async def _discard(self, conn: asyncpg.Connection) -> None:
+        """Give a held connection back whatever state it is in; a broken one is terminated
+        (closing the session drops its advisory locks too). asyncpg hands a pooled connection
+        back to its pool by itself when the connection closes: then there is nothing to do."""
+        try:
+            conn.terminate()
+        except asyncpg.InterfaceError:
+            return  # given back already
+        try:
+            await self._pool.release(conn)
+        except Exception as exc:  # the pool closed: nothing to keep
+            log.info("outbox_connection_release_failed", error=f"{type(exc).__name__}")
+
+    async def _drop_broken_connections(self) -> None:
+        for shard, conn in list(self._held.items()):
+            try:
+                alive = not conn.is_closed() and bool(
+                    await asyncio.wait_for(conn.fetchval("SELECT 1"), 2.0))
+            except Exception:  # InterfaceError: closed and given back to the pool already
+                alive = False
+            if not alive:
+                del self._held[shard]
+                await self._discard(conn)
+        SHARDS_HELD.set(len(self._held))
+
+    async def _release_all(self) -> None:
+        held, self._held = self._held, {}
+        for shard, conn in held.items():
+            try:
+                await asyncio.wait_for(
+                    conn.execute("SELECT pg_advisory_unlock($1, $2)", _LOCK_CLASS, shard), 2.0)
+            except Exception:
+                await self._discard(conn)
+                continue
+            try:
+                await self._pool.release(conn)
+            except Exception as exc:
+                log.info("outbox_connection_release_failed", error=f"{type(exc).__name__}")
+        SHARDS_HELD.set(0)

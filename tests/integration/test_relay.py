@@ -1,0 +1,203 @@
+"""The outbox relay against the real PostgreSQL and Kafka, in a scratch database of its own
+(advisory locks are per database: the services' relays hold theirs).
+
+Findings covered: a wedged producer is replaced and a failing relay lets its shards go to a
+healthy one, with the backlog age read from the database all along (2); one case's events stay
+in order when a send fails part-way (9); the relay comes back by itself after its database
+connections are killed, and its health says so (12).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, OutOfOrderSequenceNumber
+
+from shared.platform.outbox import OUTBOX_DDL, RawRow, add_raw
+from shared.platform.relay import OLDEST_AGE, OutboxRelay, RelayHealth
+from shared.platform.runtime import start_producer
+from shared.tools.stack.postgres import superuser_connect
+from shared.tools.testing.helpers import eventually, read_topic
+
+
+@pytest.fixture
+async def db(stack) -> AsyncIterator[asyncpg.Pool]:  # type: ignore[no-untyped-def]
+    name = f"relay_{uuid.uuid4().hex[:10]}"
+    admin = await superuser_connect(stack.layout)
+    await admin.execute(f"CREATE DATABASE {name}")
+    pool = await asyncpg.create_pool(host=str(stack.layout.pg_socket_dir),
+                                     port=stack.layout.pg_port, user="postgres",
+                                     database=name, min_size=1, max_size=12)
+    assert pool is not None
+    await pool.execute(OUTBOX_DDL)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        await admin.close()
+
+
+@pytest.fixture
+async def topic(stack) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
+    name = f"tests.relay.{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(name, 1, 1)])
+    try:
+        yield name
+    finally:
+        await admin.delete_topics([name])
+        await admin.close()
+
+
+class Flaky:
+    """A real producer whose sends fail as the test says: the first send of each key in
+    ``fail_once``, or every send with ``error`` while ``broken``."""
+
+    def __init__(self, real: AIOKafkaProducer, *, fail_once: set[bytes] = frozenset(),
+                 error: type[Exception] = KafkaConnectionError, broken: bool = False) -> None:
+        self.real = real
+        self.fail_once = set(fail_once)
+        self.error = error
+        self.broken = broken
+
+    async def send(self, topic: str, **kw: Any) -> asyncio.Future[Any]:
+        if self.broken or kw["key"] in self.fail_once:
+            self.fail_once.discard(kw["key"])
+            failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            failed.set_exception(self.error("injected by the test"))
+            return failed
+        return await self.real.send(topic, **kw)
+
+    async def stop(self) -> None:
+        await self.real.stop()
+
+    @property
+    def client(self) -> Any:
+        return self.real.client
+
+
+def rows(topic: str, plan: list[tuple[str, str]]) -> list[RawRow]:
+    return [RawRow(str(uuid.uuid4()), topic, key, value.encode(), []) for key, value in plan]
+
+
+async def unsent(pool: asyncpg.Pool) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
+
+
+async def run(relay: OutboxRelay) -> asyncio.Task[None]:
+    return asyncio.create_task(relay.run())
+
+
+async def stop(relay: OutboxRelay, task: asyncio.Task[None]) -> None:
+    relay.stop()
+    await asyncio.wait_for(task, 30)
+
+
+async def test_one_case_stays_in_order_when_a_send_fails_part_way(stack, db, topic) -> None:  # type: ignore[no-untyped-def]
+    async with db.acquire() as conn:
+        await add_raw(conn, rows(topic, [("case-a", "a1"), ("case-a", "a2"), ("case-b", "b1"),
+                                         ("case-a", "a3")]))
+    producers: list[Flaky] = []
+
+    async def factory() -> Any:
+        real = await start_producer(stack.bootstrap, wait_seconds=0)
+        producers.append(Flaky(real, fail_once={b"case-a"} if not producers else set()))
+        return producers[-1]
+
+    relay = OutboxRelay(db, factory, RelayHealth(), retry_max=0.2)
+    task = await run(relay)
+    await eventually(lambda: _zero(unsent(db)), within=30, what="every row sent")
+    await stop(relay, task)
+    got = await read_topic(stack.bootstrap, topic, until=lambda m: len(m) >= 4, within=20)
+    case_a = [r.value.decode() for r, _ in got if r.key == b"case-a"]
+    # a1's first send failed: nothing later of case-a went before it was acknowledged.
+    assert case_a == ["a1", "a2", "a3"]
+
+
+async def test_a_wedged_producer_is_replaced(stack, db, topic) -> None:  # type: ignore[no-untyped-def]
+    made: list[Flaky] = []
+
+    async def factory() -> Any:
+        real = await start_producer(stack.bootstrap, wait_seconds=0)
+        made.append(Flaky(real, error=OutOfOrderSequenceNumber, broken=not made))
+        return made[-1]
+
+    async with db.acquire() as conn:
+        await add_raw(conn, rows(topic, [("case-w", "w1")]))
+    health = RelayHealth()
+    relay = OutboxRelay(db, factory, health, retry_max=0.2)
+    task = await run(relay)
+    await eventually(lambda: _zero(unsent(db)), within=30, what="sent by a new producer")
+    assert len(made) == 2 and health.failing_since is None
+    await stop(relay, task)
+
+
+async def test_a_relay_that_cannot_send_lets_its_shards_go(stack, db, topic) -> None:  # type: ignore[no-untyped-def]
+    async def broken() -> Any:
+        return Flaky(await start_producer(stack.bootstrap, wait_seconds=0), broken=True)
+
+    async def healthy() -> Any:
+        return await start_producer(stack.bootstrap, wait_seconds=0)
+
+    async with db.acquire() as conn:
+        await add_raw(conn, rows(topic, [(f"case-{i}", str(i)) for i in range(20)]))
+    sick_health = RelayHealth()
+    sick = OutboxRelay(db, broken, sick_health, retry_max=0.2, replace_after=1.0,
+                       release_after=2.0)
+    sick_task = await run(sick)
+    await eventually(lambda: _async(sick_health.failing_since), within=20, what="failing")
+    # The backlog's age comes from the database while nothing can be sent.
+    await eventually(lambda: _async(OLDEST_AGE._value.get() >= 1.0), within=20,
+                     what="the oldest unsent row's age to show")
+    well = OutboxRelay(db, healthy, RelayHealth(), retry_max=0.2)
+    well_task = await run(well)
+    await eventually(lambda: _zero(unsent(db)), within=40,
+                     what="the healthy relay to take the shards over and send")
+    assert sick_health.failing_since is not None
+    await stop(well, well_task)
+    await stop(sick, sick_task)
+
+
+async def test_the_relay_recovers_when_its_connections_are_killed(stack, db, topic) -> None:  # type: ignore[no-untyped-def]
+    health = RelayHealth()
+
+    async def factory() -> Any:
+        return await start_producer(stack.bootstrap, wait_seconds=0)
+
+    relay = OutboxRelay(db, factory, health, retry_max=0.2)
+    task = await run(relay)
+    async with db.acquire() as conn:
+        await add_raw(conn, rows(topic, [("case-k", "k1")]))
+    await eventually(lambda: _zero(unsent(db)), within=30, what="first row sent")
+    admin = await superuser_connect(stack.layout)
+    try:
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            await db.fetchval("SELECT current_database()"))
+    finally:
+        await admin.close()
+    assert killed >= 1
+    async with db.acquire() as conn:
+        await add_raw(conn, rows(topic, [("case-k", "k2")]))
+    await eventually(lambda: _zero(unsent(db)), within=30, what="sent after the kill")
+    await eventually(lambda: _async(health.failing_since is None), within=10, what="healthy")
+    assert not task.done()
+    await stop(relay, task)
+
+
+async def _zero(count: Any) -> bool:
+    return await count == 0
+
+
+async def _async(value: Any) -> Any:
+    return value
