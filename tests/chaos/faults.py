@@ -83,11 +83,21 @@ class Faults:
         for extra in extras:
             extra.signal(signal.SIGTERM)
         self.injected.append(f"SIGTERM ×{len(extras)} during the outage")
-        stopped = await asyncio.gather(*(e.wait_exit(STOP_GRACE) for e in extras))
-        for extra, ok in zip(extras, stopped, strict=True):
-            if not ok:
-                self.problems.append(f"{extra.name} did not stop within {STOP_GRACE:.0f}s of "
-                                     "SIGTERM during a database outage (killed)")
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
+
+        async def stop_time(extra: ExtraInstance) -> float | None:
+            # Waits past the grace to tell "slow" from "never" in the report.
+            return loop.time() - sent if await extra.wait_exit(3 * STOP_GRACE) else None
+
+        times = await asyncio.gather(*(stop_time(e) for e in extras))
+        for extra, took in zip(extras, times, strict=True):
+            if took is None or took > STOP_GRACE:
+                self.problems.append(
+                    f"{extra.name} stopped {f'after {took:.0f}s' if took else 'never'} of "
+                    f"SIGTERM during a database outage (grace {STOP_GRACE:.0f}s; exit code "
+                    f"{extra.returncode()})")
+            if took is None:
                 kill9(extra)
                 await extra.wait_exit(10)
         await self._pg_start()
