@@ -1,19 +1,14 @@
 """The deadlines service's reconciliation counts per received day: the cases it knows were
-registered, and the timers they started."""
+registered, and the timers they started. ``cases_received_at`` serves the range, the timers'
+``(case_id, kind, round)`` key the EXISTS."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from shared.platform import reconcile
-from shared.platform.reconcile import LOCAL_DAY, Count
+from shared.platform.reconcile import per_day
 from shared.platform.runtime import Infrastructure
-
-
-def _count(name: str, condition: str = "true") -> Count:
-    # cases_received_at serves the range; timers' (case_id, kind, round) key the EXISTS.
-    return Count(name, f"SELECT {LOCAL_DAY}, count(*) FROM cases "
-                       f"WHERE received_at >= $1 AND received_at < $2 AND {condition} GROUP BY 1")
 
 
 def _timed(*kinds: str) -> str:
@@ -23,14 +18,13 @@ def _timed(*kinds: str) -> str:
 
 
 COUNTS = (
-    _count("cases"),
+    per_day("cases", "cases"),
     # Every registered case starts its routing and acceptance limits at receipt.
-    _count("timed", _timed("routing", "acceptance")),
+    per_day("timed", "cases", _timed("routing", "acceptance")),
     # Acceptance starts the handling limit.
-    _count("handling", _timed("handling")),
+    per_day("handling", "cases", _timed("handling")),
 )
 
 
 def install(app: web.Application, infra: Infrastructure) -> None:
-    reconcile.install(app, "deadlines", infra.pool, COUNTS,
-                      infra.settings.reconcile_interval_seconds)
+    reconcile.install(app, "deadlines", infra, COUNTS)

@@ -34,6 +34,7 @@ from prometheus_client import Gauge
 from shared.domain.limits import start_of_local_day
 from shared.platform.clock import SystemClock
 from shared.platform.logging import get_logger
+from shared.platform.runtime import Infrastructure
 from shared.platform.web import error, json_response, require_staff
 
 log = get_logger(__name__)
@@ -63,6 +64,12 @@ class Count:
 
     name: str
     sql: str
+
+
+def per_day(name: str, table: str, condition: str = "true") -> Count:
+    """The rows of ``table`` received in the range that meet ``condition``, by day."""
+    return Count(name, f"SELECT {LOCAL_DAY}, count(*) FROM {table} "
+                       f"WHERE received_at >= $1 AND received_at < $2 AND {condition} GROUP BY 1")
 
 
 def parse_day(value: str | None, field: str) -> date | None:
@@ -157,9 +164,10 @@ class ReconcileApi:
             await task
 
 
-def install(app: web.Application, service: str, pool: asyncpg.Pool,
-            counts: tuple[Count, ...], interval: float,
+def install(app: web.Application, service: str, infra: Infrastructure,
+            counts: tuple[Count, ...],
             wall_clock: Callable[[], datetime] = SystemClock().now) -> ReconcileApi:
-    api = ReconcileApi(service, pool, counts, interval, wall_clock)
+    api = ReconcileApi(service, infra.pool, counts, infra.settings.reconcile_interval_seconds,
+                       wall_clock)
     api.install(app)
     return api
