@@ -38,7 +38,7 @@ from shared.domain.vocab import default_vocabulary
 from shared.platform.topics import DEADLINE_EVENTS
 from shared.tools.testing.helpers import read_topic
 from shared.tools.testing.tokens import STAFF, bearer
-from tests.chaos.load import Ledger
+from tests.chaos.load import HARNESS_DB_ERRORS, Ledger
 from tests.integration.statistics_checks import truth_cases
 from tests.integration.test_statistics_support import (
     COUNTED_OVERDUE,
@@ -109,7 +109,7 @@ async def drain(dbs: dict[str, asyncpg.Pool], year: int, within: float,
     while loop.time() < deadline:
         try:
             state = await drain_state(dbs, await case_ids(dbs, year))
-        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
+        except HARNESS_DB_ERRORS as exc:
             state = f"database: {exc}"
         if state is None:
             return None
