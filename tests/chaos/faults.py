@@ -19,6 +19,7 @@ from tests.chaos.cluster import READY_WITHIN, Cluster, ExtraInstance, Instance, 
 # The grace period an orchestrator gives a process between SIGTERM and SIGKILL (Kubernetes'
 # default): a service must stop within it, even while its database is down.
 STOP_GRACE = 30.0
+LATE_READY_WITHIN = 150.0
 ROLES = [postgres.role_name(s) for s in SERVICES]
 
 # Points where the platform kills its own process with SIGKILL when XF_FAULT_POINT names them
@@ -49,9 +50,14 @@ class Faults:
         took = await self.cluster.wait_ready(self.http, which, within=READY_WITHIN)
         if took is None:
             names = await self.cluster.not_ready(self.http)
+            # Waits on past the limit to tell "slow" from "never" in the report.
+            later = await self.cluster.wait_ready(self.http, which, within=LATE_READY_WITHIN)
+            when = (f"ready after {READY_WITHIN + later:.0f}s" if later is not None
+                    else f"still not ready after {READY_WITHIN + LATE_READY_WITHIN:.0f}s")
             self.problems.append(f"after {what}: not ready within {READY_WITHIN:.0f}s: "
-                                 f"{', '.join(names)}")
-            self.ready_seconds.append(float("inf"))
+                                 f"{', '.join(names)}; {when}")
+            self.ready_seconds.append(READY_WITHIN + later if later is not None
+                                      else float("inf"))
         else:
             self.ready_seconds.append(took)
 
