@@ -113,9 +113,13 @@ class Faults:
 
     async def fault_point(self, point: str, service: str) -> None:
         """The service's second instance runs with XF_FAULT_POINT and must kill itself there;
-        it is then started again without it."""
+        it is then started again without it. The first instance is killed meanwhile so that
+        the armed one holds every shard and partition and is sure to reach the point."""
         extra = extra_of(self.cluster, service)
+        first = next(i for i in self.cluster.instances[service] if i is not extra)
         await extra.stop()
+        kill9(first)
+        await first.wait_exit(10)
         await extra.start({"XF_FAULT_POINT": point})
         if not await extra.wait_exit(90):
             self.problems.append(f"{extra.name} never reached {point} under the load")
@@ -124,6 +128,7 @@ class Faults:
             self.problems.append(f"{extra.name} exited with {extra.returncode()} at {point}, "
                                  "not by SIGKILL")
         self.injected.append(f"SIGKILL at {point}")
+        await first.start()
         await extra.start()
         await self._ready_after(f"the fault point {point}")
 
