@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from shared.tools.stack import control
-from shared.tools.stack.layout import SERVICE_PORTS, SERVICES, Layout
+from shared.tools.stack.layout import SERVICES, Layout
 from shared.tools.stack.processes import is_alive, read_pid
 from shared.tools.testing.instances import ServiceProcess
 
-# Extra instances listen 100 above the services' ports (moved with the stack's offset).
-EXTRA_PORT_SHIFT = 100
+# Extra instances listen on ports of their own, moved with the stack's offset. Not the
+# services' ports plus a round number: another checkout's stack, a few hundred ports up, owns
+# those.
+EXTRA_PORTS = {service: 19500 + i for i, service in enumerate(SERVICES)}
 READY_WITHIN = 30.0
 
 
@@ -116,7 +118,7 @@ class ExtraInstance(Instance):
     def __init__(self, layout: Layout, service: str) -> None:
         self.layout, self.service = layout, service
         self.name = f"{service}-chaos-2"
-        self.port = layout.extra_port(SERVICE_PORTS[service] + EXTRA_PORT_SHIFT)
+        self.port = layout.extra_port(EXTRA_PORTS[service])
         self.base = f"http://127.0.0.1:{self.port}"
         self.process: ServiceProcess | None = None
 
@@ -128,6 +130,9 @@ class ExtraInstance(Instance):
         return self.pid() is not None
 
     async def start(self, env: dict[str, str] | None = None) -> None:
+        if await _listening(self.port):
+            # Whatever answers there is not ours: the suite would load someone else's stack.
+            raise RuntimeError(f"port {self.port} for {self.name} is taken by another process")
         self.process = ServiceProcess(self.layout, self.service, port=self.port,
                                       name=self.name, env=env)
         await self.process.start()
@@ -139,6 +144,9 @@ class ExtraInstance(Instance):
                 await asyncio.wait_for(asyncio.shield(proc.wait()), 0.05)
             except TimeoutError:
                 pass
+
+    async def ready(self, http: aiohttp.ClientSession) -> bool:
+        return self.alive() and await super().ready(http)
 
     def returncode(self) -> int | None:
         proc = self.process.proc if self.process else None
@@ -205,6 +213,16 @@ class Cluster:
         """The instances not ready, each with the readiness checks it fails."""
         answers = await asyncio.gather(*(i.failing(http) for i in self.all()))
         return [f"{i.name} ({why})" for i, why in zip(self.all(), answers, strict=True) if why]
+
+
+async def _listening(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    await writer.wait_closed()
+    return True
 
 
 def kill9(instance: Instance) -> bool:
