@@ -99,7 +99,7 @@ async def drain_state(dbs: dict[str, asyncpg.Pool], keys: list[str]) -> str | No
 
 
 async def drain(dbs: dict[str, asyncpg.Pool], year: int, within: float,
-                stalled: float = 90.0) -> str | None:
+                stalled: float = 180.0) -> str | None:
     """Wait for the drain; None when drained, else the last thing still waiting. Gives up
     early when nothing has moved for ``stalled`` seconds (an event lost for good)."""
     loop = asyncio.get_running_loop()
