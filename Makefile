@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test down status unit lint fuzz fuzz-imports bench bench-intake bench-routing bench-deadlines bench-statistics bench-auth clean-data
+.PHONY: up test down status unit lint fuzz fuzz-imports chaos bench bench-intake bench-routing bench-deadlines bench-statistics bench-auth clean-data
 
 # The virtual environment, rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -32,6 +32,11 @@ unit: $(STAMP)
 fuzz-imports: $(STAMP)
 	XF_FUZZ_IMPORTS_EXAMPLES=$${XF_FUZZ_IMPORTS_EXAMPLES:-20000} $(BIN)/python -m pytest -q \
 		-p no:cacheprovider tests/unit/test_import_fuzz.py
+
+## The fault suite (long: ~30 min): two instances of every service under load, each scenario's
+## faults, a drain, and the verdict; prints the table. The short form runs in `make test`.
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos
 
 down: $(STAMP)
 	$(BIN)/xf stack down

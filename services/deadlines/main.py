@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from services.deadlines import calendars
+from services.deadlines import calendars, reconciliation
 from services.deadlines.api import DeadlinesApi
 from services.deadlines.config import DeadlinesSettings
 from services.deadlines.handlers import events_policy
@@ -47,6 +47,7 @@ def build_spec(settings: DeadlinesSettings) -> ServiceSpec:
         DeadlinesApi(infra.pool, infra.clock, vocab, policy, topic).install(app)
         audit.install(app, infra.pool)
         openapi.install(app, document())
+        reconciliation.install(app, infra)
 
     backoff = Backoff(timedelta(seconds=settings.sweep_retry_base_seconds),
                       timedelta(seconds=settings.sweep_retry_max_seconds))

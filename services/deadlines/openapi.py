@@ -65,6 +65,6 @@ def document() -> dict[str, Any]:
     }
     return oa.document("Xinfang deadlines",
                        "Statutory time limits of every case on the working-day calendar.",
-                       {**paths, **oa.audit_paths()},
+                       {**paths, **oa.audit_paths(), **oa.reconcile_paths()},
                        {"Timer": _TIMER, "Overdue": _OVERDUE, "Year": _YEAR,
                         "CalendarApplied": _APPLIED})

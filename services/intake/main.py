@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from services.intake import openapi
+from services.intake import openapi, reconciliation
 from services.intake.actions import ActionApi
 from services.intake.api import CaseApi, TrackLimits
 from services.intake.assignments import RoutingDecisions
@@ -80,6 +80,7 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
         imports.append(importer)
         openapi.install(app, vocab)
         audit.install(app, infra.pool)
+        reconciliation.install(app, infra)
         ActionApi(infra.pool, infra.clock, calendar, settings.counting_mode,
                   settings.topic_prefix, settings.earliest_day).install(app)
 

@@ -215,7 +215,8 @@ def document(vocab: Vocabulary) -> dict[str, Any]:
     }
     return oa.document("Xinfang intake",
                        "Registering petitions and complaints (信访) from every channel.",
-                       {**paths, **oa.audit_paths()}, _schemas(vocab), api_key=True)
+                       {**paths, **oa.audit_paths(), **oa.reconcile_paths()},
+                       _schemas(vocab), api_key=True)
 
 
 def install(app: web.Application, vocab: Vocabulary) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from services.routing import reconciliation
 from services.routing.api import RoutingApi
 from services.routing.config import RoutingSettings
 from services.routing.handlers import case_events_policy
@@ -44,6 +45,7 @@ def build_spec(settings: RoutingSettings) -> ServiceSpec:
         RoutingApi(infra.pool, rules, router(infra), topic, infra.clock).install(app)
         audit.install(app, infra.pool)
         openapi.install(app, document())
+        reconciliation.install(app, infra)
 
     return ServiceSpec(name="routing", consumes=(CASE_EVENTS,), policy=policy,
                        publishes=(ROUTING_EVENTS,), routes=routes, batch_size=BATCH_SIZE)

@@ -64,5 +64,6 @@ def document() -> dict[str, Any]:
             body=oa.json_request(reassign))},
     }
     return oa.document("Xinfang routing", "Rules, assignments, repeat and duplicate links.",
-                       {**paths, **oa.audit_paths()}, {"Rules": _RULES, "LineErrors": _LINE_ERRORS,
+                       {**paths, **oa.audit_paths(), **oa.reconcile_paths()},
+                       {"Rules": _RULES, "LineErrors": _LINE_ERRORS,
                                "Decision": _DECISION, "Assignments": _HISTORY})

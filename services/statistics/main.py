@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import asyncpg
 from aiohttp import web
 
+from services.statistics import reconciliation
 from services.statistics.api import StatsApi
 from services.statistics.config import StatisticsSettings
 from services.statistics.leader import lead
@@ -45,6 +46,7 @@ def build_spec(settings: StatisticsSettings) -> ServiceSpec:
         limit_writes(app, infra.settings.write_rate_per_minute)
         StatsApi(Reader(infra.pool, vocab, units), infra.clock, vocab).install(app)
         openapi.install(app, document())
+        reconciliation.install(app, infra)
 
     async def leader(infra: Infrastructure) -> None:
         await lead(infra, settings, vocab)

@@ -59,4 +59,5 @@ def document() -> dict[str, Any]:
     }
     return oa.document("Xinfang statistics",
                        "Official petition statistics: summaries, breakdowns, quarterly reports.",
-                       paths, {"Summary": _SUMMARY, "Breakdown": _BREAKDOWN})
+                       {**paths, **oa.reconcile_paths()},
+                       {"Summary": _SUMMARY, "Breakdown": _BREAKDOWN})

@@ -140,6 +140,15 @@ def audit_paths() -> dict[str, Any]:
                                          query("case_id")])}}
 
 
+def reconcile_paths() -> dict[str, Any]:
+    """The service's own counts per received day (``shared.platform.reconcile``)."""
+    day = {"type": "string", "format": "date"}
+    return {"/v1/reconcile": {"get": operation(
+        "Counts per received day, for xf reconcile (staff or admin)",
+        {200: json_body({"type": "object"}, "counts per received day")},
+        refusals=(403, 422), parameters=[query("from", day), query("to", day)])}}
+
+
 def document(title: str, description: str, paths: dict[str, Any],
              schemas: dict[str, Schema] | None = None, *, api_key: bool = False
              ) -> dict[str, Any]:

@@ -67,6 +67,8 @@ class ServiceSettings(BaseSettings):
     fault_point: str = ""
     # Topic-name prefix; tests run a whole pipeline on their own topics by changing it.
     topic_prefix: str = "xinfang"
+    # How often the reconciliation counts (xinfang_reconcile_count) are recomputed.
+    reconcile_interval_seconds: float = 300.0
     # The oldest day a client may give a case or an action (a receipt back-dated to 1900 is a
     # mistake or an attempt to make a case overdue at once).
     earliest_day: date = EARLIEST_DAY

@@ -10,10 +10,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import aiohttp
+import asyncpg
 
 from shared.domain.limits import start_of_local_day
+from shared.domain.schemas import DeadlineOverdue
 from shared.domain.vocab import Vocabulary
+from shared.platform.events import decode
 from tests.integration.test_statistics_support import (
+    COUNTED_OVERDUE,
     Case,
     expected_breakdown,
     expected_summary,
@@ -119,3 +123,37 @@ async def compare_everything(get: Get, rng: random.Random, cases: list[Case], y:
                 checked += 1
     assert checked == len(spans) * 5 + 100 + 5 * 5 * 3
     return checked
+
+
+async def truth_cases(dbs: dict[str, asyncpg.Pool], start: datetime, end: datetime
+                      ) -> list[Case]:
+    """Every case intake holds received in [start, end), as the statistics definitions see
+    it, from intake's own tables (``cases`` and ``case_timeline``); overdue instants from the
+    alerts the deadlines service published (its outbox: intake does not know about alerts)."""
+    rows = await dbs["intake"].fetch(
+        """
+        SELECT c.case_id::text, c.channel, c.jurisdiction, c.category, c.received_at,
+               c.reachable, c.link_kind, c.assigned_unit, c.extended_days, c.rating,
+               min(t.at) FILTER (WHERE t.action = 'accept') AS accepted_at,
+               min(t.at) FILTER (WHERE t.action = 'close') AS closed_at,
+               min(t.at) FILTER (WHERE t.action = 'feedback') AS feedback_at,
+               min(t.at) FILTER (WHERE t.action = 'rate') AS rated_at
+        FROM cases c LEFT JOIN case_timeline t USING (case_id)
+        WHERE c.received_at >= $1 AND c.received_at < $2
+        GROUP BY c.case_id
+        """, start, end)
+    overdue: dict[str, datetime] = {}
+    for r in await dbs["deadlines"].fetch("SELECT value FROM outbox WHERE key = ANY($1)",
+                                          [r["case_id"] for r in rows]):
+        data = decode(r["value"]).data
+        if isinstance(data, DeadlineOverdue) and data.kind in COUNTED_OVERDUE:
+            overdue[data.case_id] = min(data.at, overdue.get(data.case_id, data.at))
+    return [Case(
+        case_id=r["case_id"], channel=r["channel"], jurisdiction=r["jurisdiction"],
+        category=r["category"], received_at=r["received_at"], reachable=r["reachable"],
+        duplicate=r["link_kind"] == "duplicate",
+        units=[(r["assigned_unit"], r["received_at"])] if r["assigned_unit"] else [],
+        accepted_at=r["accepted_at"], extension_days=r["extended_days"] or 0,
+        closed_at=r["closed_at"], feedback_at=r["feedback_at"], rating=r["rating"],
+        rated_at=r["rated_at"], overdue_at=overdue.get(r["case_id"]),
+    ) for r in rows]

@@ -30,14 +30,12 @@ import aiohttp
 import asyncpg
 
 from shared.domain.limits import start_of_local_day
-from shared.domain.schemas import DeadlineOverdue
 from shared.domain.vocab import default_vocabulary
-from shared.platform.events import decode
 from shared.tools.testing.helpers import eventually
 from shared.tools.testing.tokens import ADMIN, bearer, channel_token
 from tests.integration.intake_support import resident_id
-from tests.integration.statistics_checks import compare_everything, getter
-from tests.integration.test_statistics_support import COUNTED_OVERDUE, TOKEN, Case, fresh_block
+from tests.integration.statistics_checks import compare_everything, getter, truth_cases
+from tests.integration.test_statistics_support import COUNTED_OVERDUE, TOKEN, fresh_block
 
 VOCAB = default_vocabulary()
 CASES = 2000
@@ -194,39 +192,6 @@ async def _settled(dbs: dict[str, asyncpg.Pool], keys: list[str]) -> bool:
             and await consumed("statistics", "intake", "routing", "deadlines"))
 
 
-async def _truth_cases(dbs: dict[str, asyncpg.Pool], first_year: int) -> list[Case]:
-    """Every case intake holds in the block, as docs/domain.md §5 sees it, from intake's own
-    tables."""
-    rows = await dbs["intake"].fetch(
-        """
-        SELECT c.case_id::text, c.channel, c.jurisdiction, c.category, c.received_at,
-               c.reachable, c.link_kind, c.assigned_unit, c.extended_days, c.rating,
-               min(t.at) FILTER (WHERE t.action = 'accept') AS accepted_at,
-               min(t.at) FILTER (WHERE t.action = 'close') AS closed_at,
-               min(t.at) FILTER (WHERE t.action = 'feedback') AS feedback_at,
-               min(t.at) FILTER (WHERE t.action = 'rate') AS rated_at
-        FROM cases c LEFT JOIN case_timeline t USING (case_id)
-        WHERE c.received_at >= $1 AND c.received_at < $2
-        GROUP BY c.case_id
-        """,
-        start_of_local_day(date(first_year, 1, 1)), start_of_local_day(date(first_year + 4, 1, 1)))
-    overdue: dict[str, datetime] = {}
-    for r in await dbs["deadlines"].fetch("SELECT value FROM outbox WHERE key = ANY($1)",
-                                          [r["case_id"] for r in rows]):
-        data = decode(r["value"]).data
-        if isinstance(data, DeadlineOverdue) and data.kind in COUNTED_OVERDUE:
-            overdue[data.case_id] = min(data.at, overdue.get(data.case_id, data.at))
-    return [Case(
-        case_id=r["case_id"], channel=r["channel"], jurisdiction=r["jurisdiction"],
-        category=r["category"], received_at=r["received_at"], reachable=r["reachable"],
-        duplicate=r["link_kind"] == "duplicate",
-        units=[(r["assigned_unit"], r["received_at"])] if r["assigned_unit"] else [],
-        accepted_at=r["accepted_at"], extension_days=r["extended_days"] or 0,
-        closed_at=r["closed_at"], feedback_at=r["feedback_at"], rating=r["rating"],
-        rated_at=r["rated_at"], overdue_at=overdue.get(r["case_id"]),
-    ) for r in rows]
-
-
 async def test_figures_equal_the_truth_in_the_intake_database(stack) -> None:
     seed = random.randrange(10**9)
     rng = random.Random(seed)
@@ -275,7 +240,7 @@ async def test_figures_equal_the_truth_in_the_intake_database(stack) -> None:
             keys = [*ids, *dup_ids]
             await eventually(lambda: _settled(dbs, keys), within=300, every=1.0,
                              what="every service to consume these cases' events")
-            cases = await _truth_cases(dbs, y)
+            cases = await truth_cases(dbs, start, start_of_local_day(date(y + 4, 1, 1)))
             # Every case of ours received in the block (a duplicate may fall just after it).
             end = start_of_local_day(date(y + 4, 1, 1))
             assert {c.case_id for c in cases} == {k for k in keys if received[k] < end}
