@@ -92,12 +92,19 @@ class OutboxRelay:
             while not self._stopping.is_set():
                 try:
                     now = loop.time()
+                    checked = False
                     if now - last_claim > 2.0:
                         last_claim = now
                         await self._observe_backlog()
                         if now >= self._cooldown_until:
                             await self._claim_shards()
+                        checked = True
                     published = 0
+                    if not self._held and checked:
+                        # Another instance relays every shard and this one reached the
+                        # database: nothing of ours is failing (after an outage too).
+                        self._health.failing_since = None
+                        self._health.last_error = None
                     if self._held:
                         if self._producer is None:
                             self._producer = await self._new_producer()

@@ -231,3 +231,28 @@ async def test_a_missing_topic_holds_up_nothing_else(stack, db, topic) -> None: 
         await stop(relay, task)
         await admin.delete_topics([missing])
         await admin.close()
+
+
+async def test_a_relay_without_shards_is_healthy_again_after_an_outage(stack, db, topic) -> None:  # type: ignore[no-untyped-def]
+    """The chaos suite's finding: the instance whose peer holds every shard stayed unready
+    after a PostgreSQL outage, because only a relay holding shards cleared its failure."""
+    async def factory() -> Any:
+        return await start_producer(stack.bootstrap, wait_seconds=0)
+
+    holder = OutboxRelay(db, factory, RelayHealth(), retry_max=0.2)
+    holder_task = await run(holder)
+    async def all_held() -> bool:
+        return int(await db.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = "
+                                     "'advisory' AND granted")) == 4
+    await eventually(all_held, within=20, what="the first relay to hold every shard")
+    idle_health = RelayHealth()
+    idle_health.failing_since = asyncio.get_running_loop().time()  # as after an outage
+    idle_health.last_error = "ConnectionRefusedError: as during the outage"
+    idle = OutboxRelay(db, factory, idle_health, retry_max=0.2)
+    idle_task = await run(idle)
+    try:
+        await eventually(lambda: _async(idle_health.failing_since is None), within=20,
+                         what="the relay without shards to report healthy")
+    finally:
+        await stop(idle, idle_task)
+        await stop(holder, holder_task)
