@@ -78,7 +78,8 @@ def parse_day(value: str | None, field: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise error(422, f"{field} must be a date YYYY-MM-DD", field=field) from None
+        raise error(422, "invalid request", errors=[
+            {"field": field, "message": f"{field} must be a date YYYY-MM-DD"}]) from None
 
 
 def bounds(first: date | None, last: date | None) -> tuple[datetime, datetime]:
@@ -130,7 +131,8 @@ class ReconcileApi:
         first = parse_day(request.query.get("from"), "from")
         last = parse_day(request.query.get("to"), "to")
         if first and last and first > last:
-            raise error(422, "from is after to", field="from")
+            raise error(422, "invalid request",
+                        errors=[{"field": "from", "message": "from is after to"}])
         start, end = bounds(first, last)
         async with self.pool.acquire() as conn:
             days = await counts_by_day(conn, self.counts, start, end)

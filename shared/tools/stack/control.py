@@ -71,6 +71,10 @@ def service_env(layout: Layout, service: str, secrets_: dict[str, str]) -> dict[
     # Benchmarks and the test suite write far faster than a client should: no write limit
     # locally unless asked for (the tests of the limit start an instance with their own).
     env.setdefault("XF_WRITE_RATE_PER_MINUTE", "0")
+    # Likewise public tracking: the role matrix and the browser tests read one case's progress
+    # from many callers in a second (the limits' own tests run an instance with the defaults).
+    env.setdefault("XF_TRACK_RATE_PER_ADDRESS_PER_MINUTE", "6000")
+    env.setdefault("XF_TRACK_RATE_PER_NUMBER_PER_MINUTE", "600")
     # The statistics tests give each run cases received in unused past centuries (from 1100):
     # locally the earliest day is older than production's 1990-01-01.
     env.setdefault("XF_EARLIEST_DAY", "1000-01-01")
