@@ -132,7 +132,8 @@ class ImportApi:
             return None
         return json_response(
             {"error": f"{running} imports of this client are unfinished; at most {most} may "
-                      "run at once: try again when one is done"},
+                      "run at once: try again when one is done",
+             "retry_after": _RETRY_AFTER_SECONDS},
             status=429, headers={"Retry-After": str(_RETRY_AFTER_SECONDS)})
 
     def start(self, import_id: str) -> None:

@@ -242,8 +242,10 @@ async def test_a_relay_without_shards_is_healthy_again_after_an_outage(stack, db
     holder = OutboxRelay(db, factory, RelayHealth(), retry_max=0.2)
     holder_task = await run(holder)
     async def all_held() -> bool:
-        return int(await db.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = "
-                                     "'advisory' AND granted")) == 4
+        # pg_locks is the whole cluster's: count this database's relay locks only.
+        return int(await db.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+            "database = (SELECT oid FROM pg_database WHERE datname = current_database())")) == 4
     await eventually(all_held, within=20, what="the first relay to hold every shard")
     idle_health = RelayHealth()
     idle_health.failing_since = asyncio.get_running_loop().time()  # as after an outage
