@@ -40,7 +40,11 @@ async def db(stack) -> AsyncIterator[asyncpg.Pool]:  # type: ignore[no-untyped-d
     try:
         yield pool
     finally:
-        await pool.close()
+        # A relay left running by a failed test must not hang the teardown (and the run).
+        try:
+            await asyncio.wait_for(pool.close(), 10)
+        except TimeoutError:
+            pool.terminate()
         await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
         await admin.close()
 
@@ -62,7 +66,7 @@ class Flaky:
     """A real producer whose sends fail as the test says: the first send of each key in
     ``fail_once``, or every send with ``error`` while ``broken``."""
 
-    def __init__(self, real: AIOKafkaProducer, *, fail_once: set[bytes] = frozenset(),
+    def __init__(self, real: AIOKafkaProducer, *, fail_once: frozenset[bytes] = frozenset(),
                  error: type[Exception] = KafkaConnectionError, broken: bool = False) -> None:
         self.real = real
         self.fail_once = set(fail_once)
@@ -241,20 +245,23 @@ async def test_a_relay_without_shards_is_healthy_again_after_an_outage(stack, db
 
     holder = OutboxRelay(db, factory, RelayHealth(), retry_max=0.2)
     holder_task = await run(holder)
-    async def all_held() -> bool:
-        # pg_locks is the whole cluster's: count this database's relay locks only.
-        return int(await db.fetchval(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
-            "database = (SELECT oid FROM pg_database WHERE datname = current_database())")) == 4
-    await eventually(all_held, within=20, what="the first relay to hold every shard")
     idle_health = RelayHealth()
-    idle_health.failing_since = asyncio.get_running_loop().time()  # as after an outage
-    idle_health.last_error = "ConnectionRefusedError: as during the outage"
     idle = OutboxRelay(db, factory, idle_health, retry_max=0.2)
-    idle_task = await run(idle)
+    idle_task: asyncio.Task[None] | None = None
     try:
+        async def all_held() -> bool:
+            # pg_locks is the whole cluster's: count this database's relay locks only.
+            return int(await db.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+                "database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )) == 4
+        await eventually(all_held, within=20, what="the first relay to hold every shard")
+        idle_health.failing_since = asyncio.get_running_loop().time()  # as after an outage
+        idle_health.last_error = "ConnectionRefusedError: as during the outage"
+        idle_task = await run(idle)
         await eventually(lambda: _async(idle_health.failing_since is None), within=20,
                          what="the relay without shards to report healthy")
     finally:
-        await stop(idle, idle_task)
+        if idle_task is not None:
+            await stop(idle, idle_task)
         await stop(holder, holder_task)
