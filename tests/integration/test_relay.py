@@ -66,7 +66,8 @@ class Flaky:
     """A real producer whose sends fail as the test says: the first send of each key in
     ``fail_once``, or every send with ``error`` while ``broken``."""
 
-    def __init__(self, real: AIOKafkaProducer, *, fail_once: frozenset[bytes] | set[bytes] = frozenset(),
+    def __init__(self, real: AIOKafkaProducer, *,
+                 fail_once: frozenset[bytes] | set[bytes] = frozenset(),
                  error: type[Exception] = KafkaConnectionError, broken: bool = False) -> None:
         self.real = real
         self.fail_once = set(fail_once)
