@@ -43,6 +43,7 @@ from shared.platform.web import error, field_errors, json_response, read_json
 log = get_logger(__name__)
 PETITIONER = Actor("public:petitioner", "信访人", "petitioner")
 MAX_CODE = 64
+RATINGS = frozenset(r.value for r in Rating)
 # What the public may do on their own case, by the path that does it.
 PUBLIC_ACTIONS = {"rating": Action.RATE, "review-request": Action.REQUEST_REVIEW}
 _RULES = {
@@ -65,7 +66,7 @@ def parse(action: Action, body: Any) -> tuple[str, ActionCommand]:
     reason: str | None = None
     if action is Action.RATE:
         value = body.get("rating")
-        if value not in set(Rating):
+        if not isinstance(value, str) or value not in RATINGS:
             errors.append(FieldError("rating", "rating is required: one of "
                                      + ", ".join(Rating)))
         rating = str(value)
