@@ -21,6 +21,7 @@ from services.intake.keyring import MissingKey, key_ring, parse_old_keys
 from services.intake.open311 import Open311Api
 from services.intake.registrar import Registrar
 from services.intake.registration import Keys
+from services.intake.selfservice import SelfServiceApi, tracking_options
 from shared.domain.calendar import WorkingCalendar, load_overlay
 from shared.domain.vocab import default_vocabulary
 from shared.platform import audit
@@ -72,8 +73,9 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
         limit_writes(app, settings.write_rate_per_minute)
         track = TrackLimits(RateLimiter(settings.track_rate_per_address_per_minute),
                             RateLimiter(settings.track_rate_per_number_per_minute))
-        CaseApi(infra.pool, reg, keys, infra.clock, vocab, settings.earliest_day,
-                track).install(app)
+        CaseApi(infra.pool, reg, keys, infra.clock, vocab, settings.earliest_day, track,
+                public_options=tracking_options(calendar, settings.counting_mode,
+                                                infra.clock)).install(app)
         CaseListApi(infra.pool, vocab).install(app)
         Open311Api(infra.pool, reg, infra.clock, vocab, settings.earliest_day).install(app)
         importer = ImportApi(infra.pool, reg, infra.clock, vocab, settings)
@@ -86,6 +88,9 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
                   settings.topic_prefix, settings.earliest_day).install(app)
         HandoffReportApi(infra.pool, infra.clock, vocab, calendar,
                          settings.counting_mode).install(app)
+        # The petitioner's own rating and review request spend tracking's allowances.
+        SelfServiceApi(infra.pool, reg, infra.clock, calendar, settings.counting_mode,
+                       settings.topic_prefix, track).install(app)
 
     async def resume_imports(_: Infrastructure) -> None:
         await asyncio.gather(*(importer.resume_forever() for importer in imports))

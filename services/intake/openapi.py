@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from services.intake import selfservice
 from services.intake.actions import allowed_actions_all
 from services.intake.handoff_report import DOCX
 from shared.domain.vocab import Vocabulary
@@ -88,7 +89,8 @@ def _schemas(vocab: Vocabulary) -> dict[str, Any]:
                        "description": "identity fields for staff only (audited)"},
         "timeline": {"type": "array", "items": _STEP}}}
     tracking = {"type": "object", "required": _PUBLIC,
-                "properties": {k: record["properties"][k] for k in _PUBLIC}}  # type: ignore[index]
+                "properties": {**{k: record["properties"][k] for k in _PUBLIC},  # type: ignore[index]
+                               "self_service": selfservice.OPTIONS_SCHEMA}}
     action = {"type": "object", "required": ["action"], "additionalProperties": False,
               "properties": {"action": {"enum": allowed_actions_all()}, "at": oa.DATE_TIME,
                              "reason": {"type": "string", "maxLength": 2000},
@@ -223,6 +225,7 @@ def document(vocab: Vocabulary) -> dict[str, Any]:
             {200: oa.json_body(oa.ref("ImportProgress"), "progress")}, refusals=(404,),
             parameters=[oa.path_param("import_id", {"type": "string", "format": "uuid"})])},
         **_open311_paths(),
+        **selfservice.openapi_paths(),
     }
     return oa.document("Xinfang intake",
                        "Registering petitions and complaints (信访) from every channel.",
