@@ -140,7 +140,7 @@ class CaseApi:
         record = self.render_case(row, steps, internal=False)
         # The petitioner's own words may name people: the public page shows none of them.
         for private in ("petitioner", "case_id", "subject", "external_id", "title", "content",
-                        "assigned_by", "leader", "version"):
+                        "assigned_by", "assigned_ref", "leader", "version"):
             record.pop(private, None)
         if self._public_options is not None:
             record.update(self._public_options(row))
@@ -166,6 +166,7 @@ class CaseApi:
             "leader": row["leader"],
             "subject": {"unit": row["subject_unit"], "person": row["subject_person"]},
             "assigned_by": row["assigned_by"],
+            "assigned_ref": row["assigned_ref"],
             "petitioner": {"anonymous": row["anonymous"]},
             "timeline": [render_step(s, internal=internal) for s in steps],
         }

@@ -15,6 +15,7 @@ from services.intake.assignments import RoutingDecisions
 from services.intake.caselist import CaseListApi
 from services.intake.config import IntakeSettings
 from services.intake.handlers import routing_policy
+from services.intake.handoff_report import HandoffReportApi
 from services.intake.imports import ImportApi
 from services.intake.keyring import MissingKey, key_ring, parse_old_keys
 from services.intake.open311 import Open311Api
@@ -30,7 +31,7 @@ from shared.platform.ratelimit import RateLimiter, limit_writes
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
 from shared.platform.settings import decode_key
-from shared.platform.topics import CASE_EVENTS, ROUTING_EVENTS
+from shared.platform.topics import CASE_EVENTS, HANDOFF_EVENTS, ROUTING_EVENTS
 from shared.platform.web import error
 
 log = get_logger(__name__)
@@ -85,6 +86,8 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
         reconciliation.install(app, infra)
         ActionApi(infra.pool, infra.clock, calendar, settings.counting_mode,
                   settings.topic_prefix, settings.earliest_day).install(app)
+        HandoffReportApi(infra.pool, infra.clock, vocab, calendar,
+                         settings.counting_mode).install(app)
         # The petitioner's own rating and review request spend tracking's allowances.
         SelfServiceApi(infra.pool, reg, infra.clock, calendar, settings.counting_mode,
                        settings.topic_prefix, track).install(app)
@@ -97,7 +100,7 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
         consumes=(ROUTING_EVENTS,),
         policy=lambda infra: routing_policy(RoutingDecisions(
             calendar, settings.counting_mode, infra.clock, settings.topic_prefix)),
-        publishes=(CASE_EVENTS,),
+        publishes=(CASE_EVENTS, HANDOFF_EVENTS),
         routes=routes,
         tasks=(resume_imports,),
         # Intake's outbox is the case record's history on its way to the topic; a week of
