@@ -21,6 +21,9 @@ Kinds and their clocks:
 - review_request / rereview_request: the petitioner's windows from replied / reviewed; met
   (used) by the request, else they lapse.
 - review_decision / rereview_decision: from the request; met by reviewed / rereviewed.
+- report_back: a handed-off case's report to the body that assigned it, from receipt, of that
+  body's configured length (carried by the registration fact); met by the closing report
+  (closed) or the notice of a decline (declined); cancelled by a link or a transfer out.
 A transferred-out, declined or closed case cancels what remains of the bureau's duties that no
 longer apply (the request windows after a reply stay: the petitioner may still ask).
 """
@@ -28,7 +31,7 @@ longer apply (the request windows after a reply stay: the petitioner may still a
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from shared.domain.event_types import type_of
@@ -83,6 +86,7 @@ class Fact:
     type: str
     at: datetime
     sequence: int | None = None  # step sequence; assignment version for case.assigned
+    # extend: the extension's days; case.registered: the report-back limit, if the case owes one
     days: int | None = None
     unit: str | None = None
 
@@ -104,6 +108,7 @@ class TimerPlan:
     extension_days: int = 0
     end: End | None = None
     extended: Fact | None = None  # the extension that moved the due date, if any
+    length_days: int | None = None  # a configured length (report_back); None: the law's
 
     @property
     def is_window(self) -> bool:
@@ -161,6 +166,12 @@ def plan(facts: Sequence[Fact]) -> list[TimerPlan]:
             # case, never accepted on its own (Art. 19, 36); nothing is owed on this one.
             answered = End("cancelled", "linked", linked.at, linked.event_id, linked.type)
         timers.append(TimerPlan(K.acceptance, 0, registered, end=answered))
+        if registered.days:
+            reported = _met(_first(steps, {CLOSED, DECLINED}))
+            if reported is None and linked is not None:
+                reported = End("cancelled", "linked", linked.at, linked.event_id, linked.type)
+            timers.append(TimerPlan(K.report_back, 0, registered, end=reported,
+                                    length_days=registered.days))
     timers.extend(_objection_windows(assignments, steps))
     accepted = _first(steps, {ACCEPTED})
     if accepted is not None:
@@ -210,6 +221,5 @@ def _cancel_remaining(timer: TimerPlan, steps: Sequence[Fact]) -> TimerPlan:
     for step in steps:
         if timer.kind in _CANCELS.get(step.type, ()):
             end = End("cancelled", "cancelled", step.at, step.event_id, step.type)
-            return TimerPlan(timer.kind, timer.round, timer.start, timer.extension_days, end,
-                             timer.extended)
+            return replace(timer, end=end)
     return timer

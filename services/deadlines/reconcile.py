@@ -16,6 +16,7 @@ from services.deadlines import ladder
 from services.deadlines.plan import End, TimerPlan
 from shared.domain.calendar import WorkingCalendar
 from shared.domain.limits import (
+    CONFIGURED_LENGTH_KINDS,
     CountingMode,
     DeadlineKind,
     Due,
@@ -93,8 +94,9 @@ class Changes:
 
 
 def _due(kind: DeadlineKind, start: date, calendar: WorkingCalendar, mode: CountingMode,
-         extension_days: int) -> Due:
-    return compute_due(kind, start, calendar, mode, extension_days)
+         extension_days: int, length_days: int | None = None) -> Due:
+    days = length_days if kind in CONFIGURED_LENGTH_KINDS else None
+    return compute_due(kind, start, calendar, mode, extension_days, days)
 
 
 def _ended(timer: Timer, end: End) -> Timer:
@@ -109,7 +111,7 @@ def _ended(timer: Timer, end: End) -> Timer:
 def new_timer(p: TimerPlan, case_id: str, calendar: WorkingCalendar, policy: Policy,
               now: datetime) -> Timer:
     start = local_date(p.start.at)
-    due = _due(p.kind, start, calendar, policy.mode, p.extension_days)
+    due = _due(p.kind, start, calendar, policy.mode, p.extension_days, p.length_days)
     first = ladder.next_fire(due.due_date, policy.warning_days, p.is_window, None)
     timer = Timer(
         id=None, case_id=case_id, kind=p.kind, round=p.round, is_window=p.is_window,
@@ -146,7 +148,8 @@ def move(timer: Timer, due: Due, policy: Policy, now: datetime, *, reason: str, 
 def recount(timer: Timer, calendar: WorkingCalendar, policy: Policy, now: datetime, cause: str
             ) -> tuple[Timer, DueChange | None]:
     """An open timer counted again on a changed calendar (its own mode and start)."""
-    due = _due(timer.kind, timer.start_date, calendar, timer.mode, timer.extension_days)
+    due = _due(timer.kind, timer.start_date, calendar, timer.mode, timer.extension_days,
+               timer.length_days - timer.extension_days)
     return move(timer, due, policy, now, reason="calendar", cause=cause, at=now)
 
 
@@ -162,7 +165,10 @@ def _update(existing: Timer, p: TimerPlan, calendar: WorkingCalendar, policy: Po
         if p.start.event_id != timer.start_event_id:
             timer = replace(timer, start_event_id=p.start.event_id, start_type=p.start.type,
                             start_at=p.start.at, start_date=start)
-        due = _due(p.kind, start, calendar, timer.mode, p.extension_days)
+        # A configured length stays what the timer started with (a changed file applies to new
+        # cases only).
+        length = timer.length_days - timer.extension_days
+        due = _due(p.kind, start, calendar, timer.mode, p.extension_days, length)
         timer, change = move(timer, due, policy, now, reason=reason, cause=by.event_id,
                              at=by.at)
         if p.end is not None:

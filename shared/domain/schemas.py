@@ -148,6 +148,21 @@ class DeadlineOverdue(EventData):
     at: datetime
 
 
+@register("deadline.scheduled", 1)
+class DeadlineScheduled(EventData):
+    """A deadline whose length is configuration started (today only ``report_back``): its due
+    date, so readers need not know the configuration."""
+
+    case_id: str
+    kind: str
+    round: int = 0
+    due_date: date
+    provisional: bool
+    length_days: int
+    start_date: date
+    at: datetime
+
+
 @register("deadline.rescheduled", 1)
 class DeadlineRescheduled(EventData):
     case_id: str
