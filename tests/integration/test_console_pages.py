@@ -15,7 +15,14 @@ from playwright.async_api import Browser, Page, expect
 from shared.tools.testing.people import PASSWORD, add_account
 from shared.tools.testing.tokens import STAFF, bearer
 from tests.integration.browser_support import chromium, screenshot_path
-from tests.integration.console_checks import agree, counted_today, dashboard_figures
+from tests.integration.console_checks import (
+    COUNTS,
+    RATES,
+    agree,
+    api,
+    counted_today,
+    dashboard_figures,
+)
 from tests.integration.intake_support import resident_id
 
 WAIT_MS = 30_000  # routing assigns within seconds; the queue polls every 5 s
@@ -178,3 +185,25 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack) -> None:
                 f"{summary[key]:.2f}%")
         await expect(office.locator("#chart-channel canvas")).to_have_count(1)
         await office.screenshot(path=screenshot_path("stats"), full_page=True)
+        # 环比: the baseline and the change of every figure are the API's comparison.
+        await office.get_by_label("对比").select_option("previous")
+        await office.get_by_role("button", name="统计").click()
+        await expect(office.get_by_role("heading", name=re.compile("环比"))).to_be_visible()
+
+        async def previous() -> dict[str, str]:
+            compared = await api(stack, "statistics", "/v1/stats/summary", compare="previous",
+                                 **{"from": start, "to": end})
+            out = {}
+            for key, c in compared["comparison"]["changes"].items():
+                if key in COUNTS:
+                    out[f"cmp-{key}-baseline"] = str(c["baseline"])
+                    out[f"cmp-{key}-change"] = f"{c['change']:+d}"
+                elif key in RATES:
+                    out[f"cmp-{key}-baseline"] = f"{c['baseline']:.2f}%"
+            return out
+
+        await agree(office, previous)
+        async with office.expect_download() as download:
+            await office.get_by_role("link", name="CSV").first.click()
+        assert re.fullmatch(r"xinfang-\d{4}-Q[1-4]\.csv", (await download.value).suggested_filename)
+        await office.screenshot(path=screenshot_path("stats-previous"), full_page=True)
