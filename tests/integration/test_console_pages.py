@@ -22,6 +22,7 @@ from tests.integration.console_checks import (
     api,
     counted_today,
     dashboard_figures,
+    routed_letter,
 )
 from tests.integration.intake_support import resident_id
 
@@ -168,6 +169,17 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack) -> None:
         await expect(office.locator(f'tr[data-tracking-no="{tracking_no}"]')).to_contain_text(
             "吉州区教育局")
         await office.screenshot(path=screenshot_path("search"), full_page=True)
+
+        # 改派: the office sends a routed case to another unit with a reason.
+        routed = await routed_letter(stack)
+        await office.goto(f"{console}/cases/{routed['case_id']}")
+        await expect(office.get_by_role("heading", name="交办与关联")).to_be_visible()
+        await office.get_by_label("改派至").select_option("jian_bureau")
+        await office.get_by_label("改派理由").fill("属吉安县学校，改由县教育局办理")
+        await office.get_by_role("button", name="改派", exact=True).click()
+        await expect(office.get_by_role("status")).to_contain_text("已改派")
+        await expect(office.get_by_text("信访科改派：属吉安县学校")).to_be_visible()
+        await office.screenshot(path=screenshot_path("case-office"), full_page=True)
 
         # 统计: every figure on the page is the statistics API's for the same period.
         await office.goto(f"{console}/stats")
