@@ -25,6 +25,9 @@ Kinds and their clocks:
   their days are added to its limit (Art. 36), and while one is open the timer sends nothing.
 - An extension moves the handling limit only once the unit head approved it: that approval is
   the ``case.extended`` step; a request (``case.extension_requested``) changes no timer.
+- report_back: a handed-off case's report to the body that assigned it, from receipt, of that
+  body's configured length (carried by the registration fact); met by the closing report
+  (closed) or the notice of a decline (declined); cancelled by a link or a transfer out.
 A transferred-out, declined or closed case cancels what remains of the bureau's duties that no
 longer apply (the request windows after a reply stay: the petitioner may still ask).
 """
@@ -90,6 +93,7 @@ class Fact:
     type: str
     at: datetime
     sequence: int | None = None  # step sequence; assignment version for case.assigned
+    # extend: the extension's days; case.registered: the report-back limit, if the case owes one
     days: int | None = None
     unit: str | None = None
 
@@ -111,6 +115,7 @@ class TimerPlan:
     extension_days: int = 0
     end: End | None = None
     extended: Fact | None = None  # the extension that moved the due date, if any
+    length_days: int | None = None  # a configured length (report_back); None: the law's
     # Hearings (re-review decision): the local first and last day of each one that ended, the
     # first day of one still open (the timer is paused), and the step that last changed them.
     hearings: tuple[tuple[date, date], ...] = ()
@@ -173,6 +178,12 @@ def plan(facts: Sequence[Fact]) -> list[TimerPlan]:
             # case, never accepted on its own (Art. 19, 36); nothing is owed on this one.
             answered = End("cancelled", "linked", linked.at, linked.event_id, linked.type)
         timers.append(TimerPlan(K.acceptance, 0, registered, end=answered))
+        if registered.days:
+            reported = _met(_first(steps, {CLOSED, DECLINED}))
+            if reported is None and linked is not None:
+                reported = End("cancelled", "linked", linked.at, linked.event_id, linked.type)
+            timers.append(TimerPlan(K.report_back, 0, registered, end=reported,
+                                    length_days=registered.days))
     timers.extend(_objection_windows(assignments, steps))
     accepted = _first(steps, {ACCEPTED})
     if accepted is not None:

@@ -16,6 +16,7 @@ from services.deadlines import ladder
 from services.deadlines.plan import End, TimerPlan
 from shared.domain.calendar import WorkingCalendar
 from shared.domain.limits import (
+    CONFIGURED_LENGTH_KINDS,
     CountingMode,
     DeadlineKind,
     Due,
@@ -97,8 +98,10 @@ class Changes:
 
 
 def _due(kind: DeadlineKind, start: date, calendar: WorkingCalendar, mode: CountingMode,
-         extension_days: int, paused_days: int = 0) -> Due:
-    return compute_due(kind, start, calendar, mode, extension_days, paused_days)
+         extension_days: int, length_days: int | None = None, paused_days: int = 0) -> Due:
+    days = length_days if kind in CONFIGURED_LENGTH_KINDS else None
+    return compute_due(kind, start, calendar, mode, extension_days, days,
+                       paused_days=paused_days)
 
 
 def _paused_days(p: TimerPlan, calendar: WorkingCalendar, mode: CountingMode) -> int:
@@ -125,7 +128,7 @@ def _ended(timer: Timer, end: End) -> Timer:
 def new_timer(p: TimerPlan, case_id: str, calendar: WorkingCalendar, policy: Policy,
               now: datetime) -> Timer:
     start = local_date(p.start.at)
-    due = _due(p.kind, start, calendar, policy.mode, p.extension_days,
+    due = _due(p.kind, start, calendar, policy.mode, p.extension_days, p.length_days,
                _paused_days(p, calendar, policy.mode))
     first = _next_fire(due.due_date, policy, p.is_window, None, p.paused_since)
     timer = Timer(
@@ -170,7 +173,7 @@ def recount(timer: Timer, calendar: WorkingCalendar, policy: Policy, now: dateti
             ) -> tuple[Timer, DueChange | None]:
     """An open timer counted again on a changed calendar (its own mode and start)."""
     due = _due(timer.kind, timer.start_date, calendar, timer.mode, timer.extension_days,
-               timer.paused_days)
+               timer.length_days - timer.extension_days, timer.paused_days)
     return move(timer, due, policy, now, reason="calendar", cause=cause, at=now,
                 paused_since=timer.paused_since)
 
@@ -191,7 +194,10 @@ def _update(existing: Timer, p: TimerPlan, calendar: WorkingCalendar, policy: Po
         if p.start.event_id != timer.start_event_id:
             timer = replace(timer, start_event_id=p.start.event_id, start_type=p.start.type,
                             start_at=p.start.at, start_date=start)
-        due = _due(p.kind, start, calendar, timer.mode, p.extension_days, paused)
+        # A configured length stays what the timer started with (a changed file applies to new
+        # cases only).
+        length = timer.length_days - timer.extension_days
+        due = _due(p.kind, start, calendar, timer.mode, p.extension_days, length, paused)
         timer, change = move(timer, due, policy, now, reason=reason, cause=by.event_id,
                              at=by.at, paused_since=p.paused_since)
         if p.end is not None:

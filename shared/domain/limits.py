@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from shared.domain.calendar import WorkingCalendar
 
 __all__ = [
+    "CONFIGURED_LENGTH_KINDS",
     "LIMITS",
     "MAX_EXTENSION_DAYS",
     "SHANGHAI",
@@ -66,6 +67,13 @@ class DeadlineKind(StrEnum):
     review_decision = "review_decision"
     rereview_request = "rereview_request"
     rereview_decision = "rereview_decision"
+    # The report back to the body that handed the case over (交办): its length is that body's
+    # own limit (configuration), not the law's.
+    report_back = "report_back"
+
+
+# Kinds whose length each case carries (``compute_due(..., days=N)``); LIMITS holds a default.
+CONFIGURED_LENGTH_KINDS = frozenset({DeadlineKind.report_back})
 
 
 class DayUnit(StrEnum):
@@ -138,6 +146,10 @@ LIMITS: Final[Mapping[DeadlineKind, Limit]] = MappingProxyType(dict([
     _limit(_K.rereview_decision, 30, _CAL, 36, "re-review request",
            "自收到复核请求之日起30日内提出复核意见（听证时间不计入）",
            "Give the re-review decision within 30 days of the request (hearing time excluded)"),
+    (_K.report_back, Limit(
+        _K.report_back, 90, _CAL, "交办机关要求", "receipt of the hand-off",
+        "在交办机关规定的期限内办结并向交办机关报告办理结果（办结报告）",
+        "Report the outcome to the body that handed the case over, within that body's limit")),
 ]))
 
 
@@ -204,15 +216,18 @@ def compute_due(
     calendar: WorkingCalendar,
     mode: CountingMode | str = CountingMode.calendar_roll_forward,
     extension_days: int = 0,
+    days: int | None = None,
     paused_days: int = 0,
 ) -> Due:
     """The due date of `kind` for a clock started on the local date `start`.
 
     Days are counted from the day after `start`. An extension of N days (handling only,
     1..30) makes the limit 60 + N days from acceptance; the roll-forward applies to that final
-    day only, never to the original 60th day. `paused_days` (the re-review decision only,
-    counted by `hearing_days`) lengthen the limit the same way: the roll-forward applies to
-    the day reached after them, not to the first due date plus the pause.
+    day only, never to the original 60th day. `days` gives the length of a kind whose length is
+    configuration (the report back, 1..366); other kinds' lengths are the law's.
+    `paused_days` (the re-review decision only, counted by `hearing_days`) lengthen the limit
+    the same way: the roll-forward applies to the day reached after them, not to the first due
+    date plus the pause.
     """
     kind = DeadlineKind(kind)
     mode = CountingMode(mode)
@@ -233,8 +248,15 @@ def compute_due(
         raise ValueError(f"only hearing time of a re-review pauses a limit, not {kind.value}")
 
     limit = LIMITS[kind]
-    length = limit.days + extension_days + paused_days
-    length_text = f"{limit.days}+{extension_days}" if extension_days else str(limit.days)
+    base = limit.days
+    if days is not None:
+        if kind not in CONFIGURED_LENGTH_KINDS:
+            raise ValueError(f"the length of {kind.value} is the law's, not configuration")
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 366:
+            raise ValueError(f"a configured limit is 1..366 days, got {days!r}")
+        base = days
+    length = base + extension_days + paused_days
+    length_text = f"{base}+{extension_days}" if extension_days else str(base)
     if paused_days:
         length_text += f"+{paused_days} (hearing)"
     if limit.unit is DayUnit.working or mode is CountingMode.working_days:

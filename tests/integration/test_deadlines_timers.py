@@ -49,10 +49,12 @@ class CaseScript:
         self.outgoing.append((topic, envelope_for(data, subject=self.case_id, source="tests",
                                                   time=at)))
 
-    def registered(self, at: datetime) -> CaseScript:
+    def registered(self, at: datetime, channel: str = "letter",
+                   assigned_by: str | None = None) -> CaseScript:
         self._add(CASE_EVENTS.name(), CaseRegistered(
-            case_id=self.case_id, tracking_no=f"T-{self.case_id[:8]}", channel="letter",
-            jurisdiction=self.jurisdiction, category="fees", received_at=at), at)
+            case_id=self.case_id, tracking_no=f"T-{self.case_id[:8]}", channel=channel,
+            jurisdiction=self.jurisdiction, category="fees", received_at=at,
+            assigned_by=assigned_by), at)
         return self
 
     def assigned(self, at: datetime, version: int = 1000) -> CaseScript:

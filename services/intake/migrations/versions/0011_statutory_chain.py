@@ -1,14 +1,14 @@
 """The statutory chain's state on the case row: an extension request awaiting the unit head,
 an open hearing, key-case status and urges, a group visit's representatives (encrypted).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 from shared.platform.migrations import run_sql
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
