@@ -46,6 +46,8 @@ def timer_json(t: Timer, history: list[asyncpg.Record]) -> dict[str, Any]:
         "status": t.status, "article": t.article, "round": t.round, "outcome": t.outcome,
         "window": t.is_window, "rule": t.rule, "mode": t.mode.value, "day_unit": t.day_unit,
         "length_days": t.length_days, "extension_days": t.extension_days,
+        "paused_days": t.paused_days,
+        "paused_since": t.paused_since.isoformat() if t.paused_since else None,
         "start": {"event_id": t.start_event_id, "type": t.start_type, "at": iso(t.start_at),
                   "date": t.start_date.isoformat()},
         "warned": list(t.warned),
