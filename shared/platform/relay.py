@@ -243,6 +243,8 @@ class OutboxRelay:
             heads = [queue.pop(0) for queue in pending.values()]
 
             async def deliver(r: asyncpg.Record) -> None:
+                if faults.tripped("relay.wedged_producer"):
+                    raise OutOfOrderSequenceNumber("injected by XF_FAULT_POINT")
                 delivery = await producer.send(
                     r["topic"], value=bytes(r["value"]), key=r["key"].encode(),
                     headers=[(k, v.encode()) for k, v in orjson.loads(r["headers"])])
