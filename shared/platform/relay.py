@@ -92,6 +92,7 @@ class OutboxRelay:
         # after a failure), and rows whose send failed (it may have been written anyway).
         self._unchecked: set[int] = set()
         self._doubtful: set[int] = set()
+        self._wedged = False
 
     def stop(self) -> None:
         self._stopping.set()
@@ -128,6 +129,11 @@ class OutboxRelay:
                             published += sent
                             blocked += waiting
                             failure = failure or failed
+                        if self._wedged:
+                            PRODUCERS_REPLACED.inc()
+                            log.warning("outbox_producer_replaced", wedged=True)
+                            self._wedged = False
+                            await self._drop_producer()
                         if blocked and not published:
                             raise failure or RuntimeError(
                                 f"{blocked} rows wait for topics that failed to send")
@@ -254,6 +260,8 @@ class OutboxRelay:
             for r, result in zip(heads, results, strict=True):
                 if isinstance(result, BaseException):
                     self._doubtful.add(r["id"])  # a timed-out send may have been written
+                    if isinstance(result, OutOfOrderSequenceNumber):
+                        self._wedged = True  # it will never send again, whatever else did
                     failure = failure or result
                     pending.pop((r["topic"], r["key"]), None)  # nothing later of it this time
                     if r["topic"] not in failed_topics:

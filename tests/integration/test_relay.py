@@ -149,6 +149,28 @@ async def test_a_wedged_producer_is_replaced(stack, db, topic) -> None:  # type:
     await stop(relay, task)
 
 
+async def test_a_producer_wedged_on_one_send_is_replaced(stack, db, topic) -> None:  # type: ignore[no-untyped-def]
+    """aiokafka's producer is dead for good after OutOfOrderSequenceNumber, even when the
+    other sends of the same round went through: it is replaced at once."""
+    made: list[Flaky] = []
+
+    async def factory() -> Any:
+        real = await start_producer(stack.bootstrap, wait_seconds=0)
+        made.append(Flaky(real, error=OutOfOrderSequenceNumber,
+                          fail_once={b"case-w"} if not made else set()))
+        return made[-1]
+
+    async with db.acquire() as conn:
+        await add_raw(conn, rows(topic, [("case-w", "w1"), ("case-v", "v1")]))
+    relay = OutboxRelay(db, factory, RelayHealth(), retry_max=0.2)
+    task = await run(relay)
+    try:
+        await eventually(lambda: _zero(unsent(db)), within=30, what="every row sent")
+    finally:
+        await stop(relay, task)
+    assert len(made) == 2
+
+
 async def test_a_relay_that_cannot_send_lets_its_shards_go(stack, db, topic) -> None:  # type: ignore[no-untyped-def]
     async def broken() -> Any:
         return Flaky(await start_producer(stack.bootstrap, wait_seconds=0), broken=True)
