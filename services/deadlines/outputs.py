@@ -11,9 +11,14 @@ import uuid
 from datetime import date, datetime
 
 from services.deadlines.ladder import OVERDUE, Rung
-from services.deadlines.reconcile import DueChange
+from services.deadlines.reconcile import DueChange, Timer
 from shared.domain.limits import local_date
-from shared.domain.schemas import DeadlineOverdue, DeadlineRescheduled, DeadlineWarning
+from shared.domain.schemas import (
+    DeadlineOverdue,
+    DeadlineRescheduled,
+    DeadlineScheduled,
+    DeadlineWarning,
+)
 from shared.platform.events import Envelope, envelope_for
 
 SOURCE = "xinfang/deadlines"
@@ -53,3 +58,14 @@ def rescheduled(change: DueChange) -> Envelope:
         event_id=_id("rescheduled", t.case_id, t.kind.value, t.round, change.old_due_date,
                      change.old_provisional, t.due_date, t.provisional, change.cause),
     )
+
+
+def scheduled(t: Timer) -> Envelope:
+    """A timer of a configured length started (the report back): its due date for readers."""
+    return envelope_for(
+        DeadlineScheduled(case_id=t.case_id, kind=t.kind.value, round=t.round,
+                          due_date=t.due_date, provisional=t.provisional,
+                          length_days=t.length_days, start_date=t.start_date, at=t.start_at),
+        subject=t.case_id, source=SOURCE, time=t.start_at,
+        event_id=_id("scheduled", t.case_id, t.kind.value, t.round, t.start_event_id,
+                     t.due_date))

@@ -23,7 +23,8 @@ class CaseRegistered(EventData):
     jurisdiction: str
     category: str
     received_at: datetime
-    signers: int = 1
+    signers: int = 1  # for a visit, the head count of the group (人次)
+    representatives: int = 0  # how many representatives a group visit named (Art. 20)
     anonymous: bool = False
     # Keyed hash of the normalised resident ID, else phone; None for anonymous petitions.
     petitioner_key: str | None = None
@@ -33,6 +34,9 @@ class CaseRegistered(EventData):
     subject_unit: str | None = None
     subject_person: str | None = None
     assigned_by: str | None = None
+    # The assigning body's reference number (交办文号) of a transferred case: an official
+    # document number, not personal data.
+    assigned_ref: str | None = None
     flagged_key: bool = False
     content_signature: list[int] = Field(default_factory=list)
 
@@ -54,6 +58,9 @@ class CaseStep(EventData):
     days: int | None = None  # extend
     rating: str | None = None  # rate
     transfer_to: str | None = None  # transfer_out: the body it went to (no personal data)
+    # urge: the new date the unit must answer by, and how often the case has been urged
+    respond_by: date | None = None
+    urge_count: int | None = None
 
 
 class StepType(StrEnum):
@@ -72,12 +79,25 @@ class StepType(StrEnum):
     REVIEWED = "case.reviewed"
     REREVIEW_REQUESTED = "case.rereview_requested"
     REREVIEWED = "case.rereviewed"
+    # Added with the statutory chain (docs/domain.md §3): an extension is requested by the
+    # handler and answered by the unit head; only the approval (``case.extended``) moves the
+    # handling due date.
+    EXTENSION_REQUESTED = "case.extension_requested"
+    EXTENSION_REFUSED = "case.extension_refused"
+    HEARING_STARTED = "case.hearing_started"
+    HEARING_ENDED = "case.hearing_ended"
+    URGED = "case.urged"
+    KEY_FLAGGED = "case.key_flagged"
+    INSTRUCTED = "case.instructed"
 
 
 # The step each action of the actions API records (its names are docs/domain.md §6's).
 STEP_OF_ACTION: dict[str, StepType] = {
     "object": StepType.OBJECTED, "accept": StepType.ACCEPTED, "decline": StepType.DECLINED,
-    "transfer_out": StepType.TRANSFERRED_OUT, "extend": StepType.EXTENDED,
+    "transfer_out": StepType.TRANSFERRED_OUT, "extend": StepType.EXTENSION_REQUESTED,
+    "approve_extension": StepType.EXTENDED, "refuse_extension": StepType.EXTENSION_REFUSED,
+    "hearing_started": StepType.HEARING_STARTED, "hearing_ended": StepType.HEARING_ENDED,
+    "urge": StepType.URGED, "flag_key": StepType.KEY_FLAGGED, "instruct": StepType.INSTRUCTED,
     "reply": StepType.REPLIED, "close": StepType.CLOSED, "feedback": StepType.FEEDBACK_GIVEN,
     "rate": StepType.RATED, "request_review": StepType.REVIEW_REQUESTED,
     "review_decision": StepType.REVIEWED, "request_rereview": StepType.REREVIEW_REQUESTED,
@@ -145,6 +165,21 @@ class DeadlineOverdue(EventData):
     at: datetime
 
 
+@register("deadline.scheduled", 1)
+class DeadlineScheduled(EventData):
+    """A deadline whose length is configuration started (today only ``report_back``): its due
+    date, so readers need not know the configuration."""
+
+    case_id: str
+    kind: str
+    round: int = 0
+    due_date: date
+    provisional: bool
+    length_days: int
+    start_date: date
+    at: datetime
+
+
 @register("deadline.rescheduled", 1)
 class DeadlineRescheduled(EventData):
     case_id: str
@@ -153,3 +188,51 @@ class DeadlineRescheduled(EventData):
     new_due_date: date
     provisional: bool
     at: datetime
+
+
+@register("handoff.received", 1)
+class HandoffReceived(EventData):
+    """受理告知: a case the bureau received from an assigning body was accepted or declined.
+
+    For the assigning body's own system: its reference, the decision and whether it came
+    within the acceptance limit. The reason of a decline is free text and stays in intake.
+    """
+
+    case_id: str
+    tracking_no: str
+    channel: str
+    assigned_by: str | None = None
+    assigned_ref: str | None = None
+    decision: str  # accepted | declined
+    received_at: datetime
+    decided_at: datetime
+    acceptance_due: date
+    on_time: bool
+    unit: str | None = None
+    # Who decided: an account (``account:<id>``) or a machine client, as on the timeline.
+    actor_id: str | None = None
+    actor_name: str | None = None
+
+
+@register("handoff.closed", 1)
+class HandoffClosed(EventData):
+    """办结报告: the closing report of a handed-off case. ``result`` is a code (``answered``:
+    handled and answered in writing); the answer's text is only in the report document."""
+
+    case_id: str
+    tracking_no: str
+    channel: str
+    assigned_by: str | None = None
+    assigned_ref: str | None = None
+    result: str
+    received_at: datetime
+    accepted_at: datetime | None = None
+    answered_at: datetime | None = None
+    answer_date: date | None = None
+    closed_at: datetime
+    extension_days: int = 0
+    handling_due: date | None = None
+    on_time: bool
+    unit: str | None = None
+    actor_id: str | None = None
+    actor_name: str | None = None

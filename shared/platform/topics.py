@@ -31,6 +31,9 @@ CASE_EVENTS = TopicSpec("case.events", 12, _KEEP_FOREVER)
 ROUTING_EVENTS = TopicSpec("routing.events", 12, _KEEP_FOREVER)
 # Deadline alerts: deadline.warning, deadline.overdue, deadline.rescheduled (key = case id).
 DEADLINE_EVENTS = TopicSpec("deadline.events", 12, _KEEP_FOREVER)
+# Hand-off notices to the body that assigned a case (交办): handoff.received when it is
+# accepted or declined, handoff.closed with the closing report (key = case id).
+HANDOFF_EVENTS = TopicSpec("handoff.events", 12, _KEEP_FOREVER)
 # One dead-letter topic per consuming service: the original bytes plus origin and error.
 DEAD_LETTERS = {
     svc: TopicSpec(f"deadletter.{svc}", 3, {"retention.ms": str(90 * 24 * 3600 * 1000)})
@@ -41,6 +44,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     CASE_EVENTS,
     ROUTING_EVENTS,
     DEADLINE_EVENTS,
+    HANDOFF_EVENTS,
     *DEAD_LETTERS.values(),
 )
 
