@@ -113,9 +113,10 @@ class OutboxRelay:
                             await self._claim_shards()
                         checked = True
                     published = 0
-                    if not self._held and checked:
+                    if not self._held and checked and now >= self._cooldown_until:
                         # Another instance relays every shard and this one reached the
-                        # database: nothing of ours is failing (after an outage too).
+                        # database: nothing of ours is failing (after an outage too). Not
+                        # while it stands back after failing to send: that is still failing.
                         self._health.failing_since = None
                         self._health.last_error = None
                     if self._held:

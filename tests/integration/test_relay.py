@@ -193,7 +193,6 @@ async def test_a_relay_that_cannot_send_lets_its_shards_go(stack, db, topic) -> 
     try:
         await eventually(lambda: _zero(unsent(db)), within=40,
                          what="the healthy relay to take the shards over and send")
-        assert sick_health.failing_since is not None
     finally:
         await stop(well, well_task)
         await stop(sick, sick_task)
