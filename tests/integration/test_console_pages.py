@@ -24,7 +24,7 @@ from tests.integration.console_checks import (
     dashboard_figures,
     routed_letter,
 )
-from tests.integration.intake_support import resident_id
+from tests.integration.intake_support import submission
 
 WAIT_MS = 30_000  # routing assigns within seconds; the queue polls every 5 s
 
@@ -44,7 +44,9 @@ async def signed_in(browser: Browser, console: str, username: str, **kw: object)
 async def test_register_handle_and_track_a_letter_in_the_browser(stack) -> None:
     console = stack.url("console", "")
     mark = uuid.uuid4().hex[:8]
-    name, phone, id_number = "钱某某", "13912345678", resident_id(seq="457")
+    # A petitioner of this run's own: routing must not link the letter to an earlier run's.
+    name, phone = "钱某某", "13912345678"
+    id_number = submission()["petitioner"]["id_number"]
     address = f"吉州区文山路{mark}号"
     async with aiohttp.ClientSession() as http:
         clerk = await add_account(http, console, "clerk", channels=["letter", "visit"])
@@ -92,6 +94,12 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack) -> None:
         code = (await desk.get_by_test_id("query-code").inner_text()).strip()
         assert tracking_no and code
         await desk.screenshot(path=screenshot_path("receipt"), full_page=True)
+        # The same petitioner again: the open case is shown before anything is saved.
+        await desk.get_by_role("link", name="继续登记下一件").click()
+        await desk.get_by_label("身份证号").fill(id_number)
+        await desk.get_by_label("身份证号").press("Tab")
+        await expect(desk.get_by_test_id("similar-cases")).to_contain_text(tracking_no)
+        await desk.screenshot(path=screenshot_path("register-similar"), full_page=True)
 
         await counted_today(stack, more_than=before)
         await agree(office, lambda: dashboard_figures(stack))  # refreshed in place
