@@ -5,6 +5,8 @@
   the history of its due date.
 - `GET /v1/overdue[?unit=&jurisdiction=&kind=&limit=]` (staff; a unit sees its own): open
   overdue timers, longest overdue first; `X-Total-Count` gives the number before `limit`.
+- `GET /v1/due-soon[?…the same]`: open duties that have been warned (due within the warning
+  days) and are not overdue yet, due first, each with `days_left`: the dashboard's 临期.
 - `GET /v1/calendar[/{year}]`, and as admin `PUT /v1/calendar/{year}` (`{holidays: [...],
   workdays: [...]}`) and `DELETE /v1/calendar/{year}`: the operators' calendar overlay; a change
   recounts the open timers that depend on that year.
@@ -44,6 +46,8 @@ def timer_json(t: Timer, history: list[asyncpg.Record]) -> dict[str, Any]:
         "status": t.status, "article": t.article, "round": t.round, "outcome": t.outcome,
         "window": t.is_window, "rule": t.rule, "mode": t.mode.value, "day_unit": t.day_unit,
         "length_days": t.length_days, "extension_days": t.extension_days,
+        "paused_days": t.paused_days,
+        "paused_since": t.paused_since.isoformat() if t.paused_since else None,
         "start": {"event_id": t.start_event_id, "type": t.start_type, "at": iso(t.start_at),
                   "date": t.start_date.isoformat()},
         "warned": list(t.warned),
@@ -72,6 +76,7 @@ class DeadlinesApi:
     def install(self, app: web.Application) -> None:
         app.router.add_get("/v1/deadlines/{case_id}", self.get_deadlines)
         app.router.add_get("/v1/overdue", self.get_overdue)
+        app.router.add_get("/v1/due-soon", self.get_due_soon)
         app.router.add_get("/v1/calendar", self.get_overlay)
         app.router.add_get("/v1/calendar/{year}", self.get_year)
         app.router.add_put("/v1/calendar/{year}", self.put_year)
@@ -97,7 +102,16 @@ class DeadlinesApi:
                               for t in timers])
 
     async def get_overdue(self, request: web.Request) -> web.Response:
-        who = _reader(request)
+        return await self._open_timers(request, "overdue")
+
+    async def get_due_soon(self, request: web.Request) -> web.Response:
+        return await self._open_timers(request, "warned")
+
+    async def _open_timers(self, request: web.Request, status: str) -> web.Response:
+        who = principal(request)
+        # Bureau leaders watch the operations dashboard: the lists, not a case's timers.
+        if not (who.is_staff or who.role in ("unit", "leader")):
+            raise error(403, "this needs a staff, admin, leader or unit token")
         q = request.query
         problems: list[dict[str, str]] = []
         unit = q.get("unit") or None
@@ -128,13 +142,15 @@ class DeadlinesApi:
             SELECT t.case_id, t.kind, t.round, t.due_date, t.provisional, t.article,
                    t.overdue_at, c.unit, c.jurisdiction, count(*) OVER () AS total
             FROM timers t LEFT JOIN cases c ON c.case_id = t.case_id
-            WHERE t.status = 'overdue' AND ($1::text IS NULL OR c.unit = $1)
+            WHERE t.status = $5 AND ($1::text IS NULL OR c.unit = $1)
               AND ($2::text IS NULL OR c.jurisdiction = $2) AND ($3::text IS NULL OR t.kind = $3)
             ORDER BY t.due_date, t.case_id, t.kind LIMIT $4
-            """, unit, jurisdiction, kind, limit)
+            """, unit, jurisdiction, kind, limit, status)
+        days = "days_overdue" if status == "overdue" else "days_left"
         items = [{
             "case_id": r["case_id"], "kind": r["kind"], "round": r["round"],
-            "due_date": r["due_date"].isoformat(), "days_overdue": (today - r["due_date"]).days,
+            "due_date": r["due_date"].isoformat(),
+            days: abs((today - r["due_date"]).days),
             "provisional": r["provisional"], "article": r["article"], "unit": r["unit"],
             "jurisdiction": self._jurisdiction(r["jurisdiction"]),
             "overdue_at": iso(r["overdue_at"]) if r["overdue_at"] else None,

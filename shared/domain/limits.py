@@ -34,6 +34,7 @@ __all__ = [
     "Due",
     "Limit",
     "compute_due",
+    "hearing_days",
     "local_date",
     "overdue_after",
     "start_of_local_day",
@@ -152,6 +153,36 @@ LIMITS: Final[Mapping[DeadlineKind, Limit]] = MappingProxyType(dict([
 ]))
 
 
+# Art. 36: 听证所需时间不计算在期限内 — the re-review decision limit excludes hearing time.
+PAUSABLE: Final = frozenset({DeadlineKind.rereview_decision})
+
+
+def counted_unit(kind: DeadlineKind | str, mode: CountingMode | str) -> DayUnit:
+    """What one day of ``kind``'s limit counts under ``mode``."""
+    if LIMITS[DeadlineKind(kind)].unit is DayUnit.working or (
+            CountingMode(mode) is CountingMode.working_days):
+        return DayUnit.working
+    return DayUnit.calendar
+
+
+def hearing_days(spans: Iterable[tuple[date, date]], calendar: WorkingCalendar,
+                 unit: DayUnit) -> int:
+    """The days hearings took, excluded from the limit: every local date from a hearing's
+    first day to its last, both included, counted once however many hearings overlap it; in
+    working days only the working days among them (a holiday inside a hearing was not going
+    to count anyway)."""
+    days: set[date] = set()
+    for first, last in spans:
+        first = _reject_datetime(first, "first")
+        last = _reject_datetime(last, "last")
+        if last < first:
+            raise ValueError(f"a hearing cannot end ({last}) before it starts ({first})")
+        days.update(first + timedelta(days=i) for i in range((last - first).days + 1))
+    if unit is DayUnit.working:
+        return sum(1 for day in days if calendar.is_working_day(day))
+    return len(days)
+
+
 @dataclass(frozen=True, slots=True)
 class Due:
     """A computed due date with everything the case history must keep about how it was set."""
@@ -168,6 +199,7 @@ class Due:
     rule: str  # one line saying how the date was counted
     description_zh: str
     description_en: str
+    paused_days: int = 0  # hearing days excluded (re-review decision, Art. 36)
 
 
 def _reject_datetime(value: object, name: str) -> date:
@@ -185,6 +217,7 @@ def compute_due(
     mode: CountingMode | str = CountingMode.calendar_roll_forward,
     extension_days: int = 0,
     days: int | None = None,
+    paused_days: int = 0,
 ) -> Due:
     """The due date of `kind` for a clock started on the local date `start`.
 
@@ -192,6 +225,9 @@ def compute_due(
     1..30) makes the limit 60 + N days from acceptance; the roll-forward applies to that final
     day only, never to the original 60th day. `days` gives the length of a kind whose length is
     configuration (the report back, 1..366); other kinds' lengths are the law's.
+    `paused_days` (the re-review decision only, counted by `hearing_days`) lengthen the limit
+    the same way: the roll-forward applies to the day reached after them, not to the first due
+    date plus the pause.
     """
     kind = DeadlineKind(kind)
     mode = CountingMode(mode)
@@ -206,6 +242,11 @@ def compute_due(
                 f"an extension is 1..{MAX_EXTENSION_DAYS} days, got {extension_days}"
             )
 
+    if isinstance(paused_days, bool) or not isinstance(paused_days, int) or paused_days < 0:
+        raise ValueError("paused_days must be a non-negative int")
+    if paused_days and kind not in PAUSABLE:
+        raise ValueError(f"only hearing time of a re-review pauses a limit, not {kind.value}")
+
     limit = LIMITS[kind]
     base = limit.days
     if days is not None:
@@ -214,8 +255,10 @@ def compute_due(
         if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 366:
             raise ValueError(f"a configured limit is 1..366 days, got {days!r}")
         base = days
-    length = base + extension_days
+    length = base + extension_days + paused_days
     length_text = f"{base}+{extension_days}" if extension_days else str(base)
+    if paused_days:
+        length_text += f"+{paused_days} (hearing)"
     if limit.unit is DayUnit.working or mode is CountingMode.working_days:
         unit = DayUnit.working
         due_date, provisional = calendar.add_working_days(start, length)
@@ -238,6 +281,7 @@ def compute_due(
         rule=f"{rule} ({limit.article})",
         description_zh=limit.description_zh,
         description_en=limit.description_en,
+        paused_days=paused_days,
     )
 
 

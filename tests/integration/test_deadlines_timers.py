@@ -226,7 +226,7 @@ async def test_extension_moves_the_handling_due_date(stack: Any) -> None:
     assert (before.due_date, after.due_date) == (date(2026, 10, 8), date(2026, 10, 22))
     async with aiohttp.ClientSession() as http:
         await timer_when(http, case.case_id, "handling", due_date="2026-10-08")
-        case.step("extend", accepted_at + timedelta(days=40), days=20)
+        case.step("approve_extension", accepted_at + timedelta(days=40), days=20)
         await produce(stack.bootstrap, [case])
         handling = await timer_when(http, case.case_id, "handling", due_date="2026-10-22")
     assert (handling["extension_days"], handling["length_days"]) == (20, 80)
