@@ -10,7 +10,7 @@ range (due date, answer instant, or receipt) of the period.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
@@ -38,8 +38,17 @@ def _where(q: StatsQuery, params: list[object]) -> str:
     return sql
 
 
-def _bounds(q: StatsQuery) -> tuple[object, object]:
-    return start_of_local_day(q.start), start_of_local_day(q.end + timedelta(days=1))
+# The first instant PostgreSQL can be sent: 00:00 of 1 January of year 1 in Shanghai lies in
+# year 0 in UTC, which neither Python nor asyncpg can encode. No case is that old.
+_FIRST = datetime(1, 1, 1, tzinfo=UTC)
+
+
+def _instant(day: date) -> datetime:
+    return _FIRST if day <= date(1, 1, 1) else start_of_local_day(day)
+
+
+def _bounds(q: StatsQuery) -> tuple[datetime, datetime]:
+    return _instant(q.start), _instant(q.end + timedelta(days=1))
 
 
 async def indicator_counts(conn: asyncpg.Connection, q: StatsQuery) -> IndicatorCounts:

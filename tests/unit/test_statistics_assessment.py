@@ -111,3 +111,12 @@ def test_key_case_and_report_back() -> None:
                                   provisional=False, length_days=60,
                                   start_date=date(2025, 3, 3), at=T0 + timedelta(days=3)))
     assert assessment.derive(fold([*events, moved, other]), CAL, MODE) == b
+
+
+def test_period_bounds_of_year_one_can_be_sent() -> None:
+    # The quarterly report of year 2 compares with year 1 (the fuzzer found a 500 here).
+    from services.statistics.assessment_queries import _bounds
+    from services.statistics.queries import StatsQuery
+
+    start, end = _bounds(StatsQuery(date(1, 1, 1), date(1, 3, 31), T0))
+    assert start.astimezone(UTC).year == 1 and end.astimezone(UTC).year == 1
