@@ -103,7 +103,8 @@ class Reader:
             async with self._pool.acquire() as conn:
                 found = await indicator_counts(conn, StatsQuery(max(month, q.start), last,
                                                                 q.as_of, q.filters))
-            out.append((month_label(month.strftime("%Y-%m")), found.repeat_petitions))
+            out.append((month_label(f"{month.year:04d}-{month.month:02d}"),
+                        found.repeat_petitions))
             month = last + timedelta(days=1)
         return tuple(out)
 
