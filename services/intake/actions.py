@@ -22,9 +22,9 @@ from services.intake.lifecycle import (
 )
 from services.intake.metrics import ACTIONS
 from services.intake.validation import FieldError, out_of_range, parse_rfc3339
-from shared.domain.calendar import WorkingCalendar
 from shared.domain.limits import CountingMode
 from shared.platform.boundary import EARLIEST_DAY
+from shared.platform.calendar_versions import CalendarView
 from shared.platform.clock import Clock, iso
 from shared.platform.logging import get_logger
 from shared.platform.web import error, field_errors, json_response, principal, read_json
@@ -67,7 +67,7 @@ def allowed_actions_all() -> list[str]:
 
 
 class ActionApi:
-    def __init__(self, pool: asyncpg.Pool, clock: Clock, calendar: WorkingCalendar,
+    def __init__(self, pool: asyncpg.Pool, clock: Clock, calendar: CalendarView,
                  mode: CountingMode, topic_prefix: str, earliest: date = EARLIEST_DAY) -> None:
         self._pool = pool
         self._earliest = earliest
@@ -94,7 +94,10 @@ class ActionApi:
                 raise error(404, "no such case")
             if not who.may_act_for(row["assigned_unit"]):
                 raise error(403, "this case is not assigned to your unit")
-            state = steps.state_of(row, self._calendar, self._mode)
+            # The latest calendar version folded here: a change deadlines published moves
+            # the objection and review windows from the next request on.
+            calendar = await self._calendar.current(conn)
+            state = steps.state_of(row, calendar, self._mode)
             try:
                 decision = decide(state, command, now=self._clock.now())
             except IllegalTransition as exc:
