@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from services.intake import steps, store
+from services.intake import handoff, steps, store
 from services.intake.lifecycle import (
     Action,
     ActionCommand,
@@ -111,6 +111,9 @@ class ActionApi:
             async with conn.transaction():
                 version = await steps.persist(conn, row, decision, actor=who.as_actor(),
                                               topic_prefix=self._topic_prefix, unit=unit)
+                if version is not None:
+                    await handoff.publish(conn, row, decision, who.as_actor(), calendar,
+                                          self._mode, self._topic_prefix)
             if version is None:
                 current = await store.get_case(conn, str(row["case_id"]))
                 assert current is not None

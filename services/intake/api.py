@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -43,8 +44,11 @@ class TrackLimits:
 class CaseApi:
     def __init__(self, pool: asyncpg.Pool, registrar: Registrar, keys: Keys, clock: Clock,
                  vocab: Vocabulary, earliest: date = EARLIEST_DAY,
-                 track_limits: TrackLimits | None = None) -> None:
+                 track_limits: TrackLimits | None = None, *,
+                 public_options: Callable[[asyncpg.Record], dict[str, Any]] | None = None
+                 ) -> None:
         self._earliest = earliest
+        self._public_options = public_options
         self._track_limits = track_limits or TrackLimits(RateLimiter(0), RateLimiter(0))
         self._pool = pool
         self._registrar = registrar
@@ -136,8 +140,10 @@ class CaseApi:
         record = self.render_case(row, steps, internal=False)
         # The petitioner's own words may name people: the public page shows none of them.
         for private in ("petitioner", "case_id", "subject", "external_id", "title", "content",
-                        "assigned_by", "leader", "version"):
+                        "assigned_by", "assigned_ref", "leader", "version"):
             record.pop(private, None)
+        if self._public_options is not None:
+            record.update(self._public_options(row))
         return json_response(record)
 
     def render_case(self, row: asyncpg.Record, steps: list[asyncpg.Record], *,
@@ -160,6 +166,7 @@ class CaseApi:
             "leader": row["leader"],
             "subject": {"unit": row["subject_unit"], "person": row["subject_person"]},
             "assigned_by": row["assigned_by"],
+            "assigned_ref": row["assigned_ref"],
             "petitioner": {"anonymous": row["anonymous"]},
             "timeline": [render_step(s, internal=internal) for s in steps],
         }

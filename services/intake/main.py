@@ -15,11 +15,13 @@ from services.intake.assignments import RoutingDecisions
 from services.intake.caselist import CaseListApi
 from services.intake.config import IntakeSettings
 from services.intake.handlers import routing_policy
+from services.intake.handoff_report import HandoffReportApi
 from services.intake.imports import ImportApi
 from services.intake.keyring import MissingKey, key_ring, parse_old_keys
 from services.intake.open311 import Open311Api
 from services.intake.registrar import Registrar
 from services.intake.registration import Keys
+from services.intake.selfservice import SelfServiceApi, tracking_options
 from shared.domain.vocab import default_vocabulary
 from shared.platform import audit
 from shared.platform.calendar_versions import CalendarView
@@ -29,7 +31,7 @@ from shared.platform.ratelimit import RateLimiter, limit_writes
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
 from shared.platform.settings import decode_key
-from shared.platform.topics import CALENDAR_EVENTS, CASE_EVENTS, ROUTING_EVENTS
+from shared.platform.topics import CALENDAR_EVENTS, CASE_EVENTS, HANDOFF_EVENTS, ROUTING_EVENTS
 from shared.platform.web import error
 
 log = get_logger(__name__)
@@ -71,8 +73,9 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
         limit_writes(app, settings.write_rate_per_minute)
         track = TrackLimits(RateLimiter(settings.track_rate_per_address_per_minute),
                             RateLimiter(settings.track_rate_per_number_per_minute))
-        CaseApi(infra.pool, reg, keys, infra.clock, vocab, settings.earliest_day,
-                track).install(app)
+        CaseApi(infra.pool, reg, keys, infra.clock, vocab, settings.earliest_day, track,
+                public_options=tracking_options(calendar, settings.counting_mode,
+                                                infra.clock)).install(app)
         CaseListApi(infra.pool, vocab).install(app)
         Open311Api(infra.pool, reg, infra.clock, vocab, settings.earliest_day).install(app)
         importer = ImportApi(infra.pool, reg, infra.clock, vocab, settings)
@@ -83,18 +86,27 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
         reconciliation.install(app, infra)
         ActionApi(infra.pool, infra.clock, calendar, settings.counting_mode,
                   settings.topic_prefix, settings.earliest_day).install(app)
+        HandoffReportApi(infra.pool, infra.clock, vocab, calendar,
+                         settings.counting_mode).install(app)
+        # The petitioner's own rating and review request spend tracking's allowances.
+        SelfServiceApi(infra.pool, reg, infra.clock, calendar, settings.counting_mode,
+                       settings.topic_prefix, track).install(app)
 
     async def resume_imports(_: Infrastructure) -> None:
         await asyncio.gather(*(importer.resume_forever() for importer in imports))
+
+    async def calendar_refresh(infra: Infrastructure) -> None:
+        # The tracking page's options read the calendar without a connection of their own.
+        await calendar.refresh_forever(infra.pool)
 
     return ServiceSpec(
         name="intake",
         consumes=(ROUTING_EVENTS, CALENDAR_EVENTS),
         policy=lambda infra: routing_policy(RoutingDecisions(
             calendar, settings.counting_mode, infra.clock, settings.topic_prefix)),
-        publishes=(CASE_EVENTS,),
+        publishes=(CASE_EVENTS, HANDOFF_EVENTS),
         routes=routes,
-        tasks=(resume_imports,),
+        tasks=(resume_imports, calendar_refresh),
         # Intake's outbox is the case record's history on its way to the topic; a week of
         # published rows is kept for diagnosis.
         outbox_retention_hours=7 * 24,

@@ -6,7 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
+from services.intake import selfservice
 from services.intake.actions import allowed_actions_all
+from services.intake.handoff_report import DOCX
 from shared.domain.vocab import Vocabulary
 from shared.platform import openapi as oa
 
@@ -59,6 +61,9 @@ def _schemas(vocab: Vocabulary) -> dict[str, Any]:
             "subject": {"type": "object", "additionalProperties": False, "properties": {
                 "unit": {**text, "maxLength": 200}, "person": {**text, "maxLength": 100}}},
             "assigned_by": {**text, "maxLength": 200},
+            "assigned_ref": {**text, "maxLength": 100, "description":
+                             "the assigning body's reference number (交办文号); only on "
+                             "provincial_transfer, city_transfer and superior_assigned"},
         },
     }
     registered = {"type": "object", "required": ["case_id", "tracking_no", "query_code",
@@ -79,11 +84,13 @@ def _schemas(vocab: Vocabulary) -> dict[str, Any]:
                                          "content": {"type": "string"}}},
         "external_id": oa.NULLABLE_STRING, "received_at": oa.DATE_TIME,
         "signers": {"type": "integer"}, "assigned_unit": oa.NULLABLE_STRING,
+        "assigned_by": oa.NULLABLE_STRING, "assigned_ref": oa.NULLABLE_STRING,
         "petitioner": {"type": "object", "required": ["anonymous"],
                        "description": "identity fields for staff only (audited)"},
         "timeline": {"type": "array", "items": _STEP}}}
     tracking = {"type": "object", "required": _PUBLIC,
-                "properties": {k: record["properties"][k] for k in _PUBLIC}}  # type: ignore[index]
+                "properties": {**{k: record["properties"][k] for k in _PUBLIC},  # type: ignore[index]
+                               "self_service": selfservice.OPTIONS_SCHEMA}}
     action = {"type": "object", "required": ["action"], "additionalProperties": False,
               "properties": {"action": {"enum": allowed_actions_all()}, "at": oa.DATE_TIME,
                              "reason": {"type": "string", "maxLength": 2000},
@@ -194,6 +201,12 @@ def document(vocab: Vocabulary) -> dict[str, Any]:
             {200: oa.json_body(oa.ref("ActionDone"), "the new status")},
             refusals=(400, 403, 404, 409, 413, 415, 429), parameters=[case_id],
             body=oa.json_request(oa.ref("Action")))},
+        "/v1/cases/{case_id}/handoff-report": {"get": oa.operation(
+            "The closing report (办结报告) of a handed-off case as a Word document (staff, "
+            "audited)",
+            {200: {"description": "the report", "content": {
+                DOCX: {"schema": {"type": "string", "format": "binary"}}}}},
+            refusals=(403, 404, 409), parameters=[case_id])},
         "/v1/track/{tracking_no}": {"get": oa.operation(
             "Public progress of a case (no personal data)",
             {200: oa.json_body(oa.ref("Tracking"), "status and timeline")},
@@ -212,6 +225,7 @@ def document(vocab: Vocabulary) -> dict[str, Any]:
             {200: oa.json_body(oa.ref("ImportProgress"), "progress")}, refusals=(404,),
             parameters=[oa.path_param("import_id", {"type": "string", "format": "uuid"})])},
         **_open311_paths(),
+        **selfservice.openapi_paths(),
     }
     return oa.document("Xinfang intake",
                        "Registering petitions and complaints (信访) from every channel.",

@@ -125,6 +125,7 @@ def register(case: NewCase, *, tracking: str, now: datetime, keys: Keys,
         "last_action_at": case.received_at,
         "free_text_enc": original,
         "masked_note": masked_note(title, content),
+        "assigned_ref": case.assigned_ref,
     }
     event = envelope_for(
         CaseRegistered(
@@ -133,6 +134,7 @@ def register(case: NewCase, *, tracking: str, now: datetime, keys: Keys,
             received_at=case.received_at, signers=case.signers, anonymous=p.anonymous,
             petitioner_key=pkey, reachable=reachable, subject_unit=case.subject.unit,
             subject_person=case.subject.person, assigned_by=case.assigned_by,
+            assigned_ref=case.assigned_ref,
             # On the masked text: the same matter written with another phone number (or by
             # another signer giving their own ID) is still the same matter.
             content_signature=sketch(f"{title.text}\n{content.text}", keys.pseudonym_key),

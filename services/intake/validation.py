@@ -19,6 +19,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shared.domain.scrub import mask_personal_data
+from shared.domain.timeliness import HANDOFF_CHANNELS, is_handoff
 from shared.domain.vocab import Terms, Vocabulary
 from shared.platform.boundary import EARLIEST_DAY
 
@@ -26,10 +28,11 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Submitting systems' clocks drift; a few minutes ahead is not "in the future".
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_SIGNERS = 100_000  # far above any real joint letter; keeps the value in a 4-byte column
+MAX_REF = 100  # 交办文号 such as 赣信转〔2026〕123号
 
 TOP_FIELDS = frozenset(
     {"channel", "external_id", "received_at", "jurisdiction", "category", "title", "content",
-     "petitioner", "signers", "subject", "assigned_by"}
+     "petitioner", "signers", "subject", "assigned_by", "assigned_ref"}
 )
 PETITIONER_FIELDS = frozenset({"name", "id_number", "phone", "address", "anonymous"})
 SUBJECT_FIELDS = frozenset({"unit", "person"})
@@ -38,7 +41,7 @@ SUBJECT_FIELDS = frozenset({"unit", "person"})
 # errors carry the same field names as the API's.
 ROW_COLUMNS: dict[str, tuple[str, ...]] = {
     **{c: (c,) for c in ("channel", "external_id", "received_at", "jurisdiction", "category",
-                         "title", "content", "signers")},
+                         "title", "content", "signers", "assigned_by", "assigned_ref")},
     **{f"petitioner_{f}": ("petitioner", f) for f in ("name", "id_number", "phone", "address")},
     "anonymous": ("petitioner", "anonymous"),
     **{f"subject_{f}": ("subject", f) for f in ("unit", "person")},
@@ -93,6 +96,7 @@ class NewCase:
     signers: int = 1
     subject: Subject = Subject()
     assigned_by: str | None = None
+    assigned_ref: str | None = None  # the assigning body's reference number (交办文号)
 
 
 # --- reusable checks: each returns the normalised value or raises ValueError(reason) -------
@@ -271,6 +275,7 @@ def _check(raw: object, now: datetime, vocab: Vocabulary, errors: _Errors) -> Ne
     content = _text(raw, "content", errors, required=True, max_len=20_000)
     external_id = _text(raw, "external_id", errors, max_len=100)
     assigned_by = _text(raw, "assigned_by", errors, max_len=200)
+    assigned_ref = _assigned_ref(raw, channel, errors)
     received_at = _received_at(raw.get("received_at"), now, errors)
     signers = _signers(raw.get("signers"), errors)
     petitioner = _petitioner(raw.get("petitioner"), now, errors)
@@ -293,7 +298,25 @@ def _check(raw: object, now: datetime, vocab: Vocabulary, errors: _Errors) -> Ne
         channel=channel, jurisdiction=jurisdiction, category=category, title=title,
         content=content, received_at=received_at, petitioner=petitioner,
         external_id=external_id, signers=signers, subject=subject, assigned_by=assigned_by,
+        assigned_ref=assigned_ref,
     )
+
+
+def _assigned_ref(raw: Mapping[str, Any], channel: str | None, errors: _Errors) -> str | None:
+    """The assigning body's reference number: only on a handed-off case, and an official
+    document number, never a place for someone's resident ID or phone (it travels in events)."""
+    ref = _text(raw, "assigned_ref", errors, max_len=MAX_REF)
+    if ref is None:
+        return None
+    if channel is not None and not is_handoff(channel):
+        errors.bad("assigned_ref", "applies only to cases handed over through "
+                   + ", ".join(sorted(HANDOFF_CHANNELS)))
+        return None
+    if mask_personal_data(ref).changed:
+        errors.bad("assigned_ref", "must be the assigning body's reference number; it must "
+                   "not contain a resident ID or a phone number")
+        return None
+    return ref
 
 
 def _petitioner(value: object, now: datetime, errors: _Errors) -> Petitioner | None:

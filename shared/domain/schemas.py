@@ -33,6 +33,9 @@ class CaseRegistered(EventData):
     subject_unit: str | None = None
     subject_person: str | None = None
     assigned_by: str | None = None
+    # The assigning body's reference number (交办文号) of a transferred case: an official
+    # document number, not personal data.
+    assigned_ref: str | None = None
     flagged_key: bool = False
     content_signature: list[int] = Field(default_factory=list)
 
@@ -196,3 +199,51 @@ class CalendarChanged(EventData):
     actor_name: str
     at: datetime
     moved: int = 0  # open deadlines the change moved (listed by GET /v1/calendar/{year}/history)
+
+
+@register("handoff.received", 1)
+class HandoffReceived(EventData):
+    """受理告知: a case the bureau received from an assigning body was accepted or declined.
+
+    For the assigning body's own system: its reference, the decision and whether it came
+    within the acceptance limit. The reason of a decline is free text and stays in intake.
+    """
+
+    case_id: str
+    tracking_no: str
+    channel: str
+    assigned_by: str | None = None
+    assigned_ref: str | None = None
+    decision: str  # accepted | declined
+    received_at: datetime
+    decided_at: datetime
+    acceptance_due: date
+    on_time: bool
+    unit: str | None = None
+    # Who decided: an account (``account:<id>``) or a machine client, as on the timeline.
+    actor_id: str | None = None
+    actor_name: str | None = None
+
+
+@register("handoff.closed", 1)
+class HandoffClosed(EventData):
+    """办结报告: the closing report of a handed-off case. ``result`` is a code (``answered``:
+    handled and answered in writing); the answer's text is only in the report document."""
+
+    case_id: str
+    tracking_no: str
+    channel: str
+    assigned_by: str | None = None
+    assigned_ref: str | None = None
+    result: str
+    received_at: datetime
+    accepted_at: datetime | None = None
+    answered_at: datetime | None = None
+    answer_date: date | None = None
+    closed_at: datetime
+    extension_days: int = 0
+    handling_due: date | None = None
+    on_time: bool
+    unit: str | None = None
+    actor_id: str | None = None
+    actor_name: str | None = None

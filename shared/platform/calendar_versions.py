@@ -15,6 +15,7 @@ re-counts includes its result) or starts after it has committed and reads the ne
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -128,6 +129,22 @@ class CalendarView:
             log.info("calendar_loaded", revision=key[1], versions=key[0],
                      overlay_years=sorted(self._calendar.overlay))
         return self._calendar
+
+    @property
+    def latest(self) -> WorkingCalendar:
+        """The calendar last loaded, for code that cannot wait on the database (kept within
+        seconds of the table by `refresh_forever`)."""
+        return self._calendar
+
+    async def refresh_forever(self, pool: asyncpg.Pool, every: float = 2.0) -> None:
+        """Reload when the table changes, every ``every`` seconds (a background task)."""
+        while True:
+            try:
+                async with pool.acquire() as conn:
+                    await self.current(conn)
+            except Exception as exc:  # the database away: keep the last calendar, try again
+                log.warning("calendar_refresh_failed", error=type(exc).__name__)
+            await asyncio.sleep(every)
 
 
 # The longest limit, counted from its start: 60 + 30 days of handling (or 90 working days when

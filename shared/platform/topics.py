@@ -38,6 +38,9 @@ DEADLINE_EVENTS = TopicSpec("deadline.events", 12, _KEEP_FOREVER)
 # replays and what tells which calendar a figure was counted on (compaction would keep only
 # each year's latest version).
 CALENDAR_EVENTS = TopicSpec("calendar.events", 1, _KEEP_FOREVER)
+# Hand-off notices to the body that assigned a case (交办): handoff.received when it is
+# accepted or declined, handoff.closed with the closing report (key = case id).
+HANDOFF_EVENTS = TopicSpec("handoff.events", 12, _KEEP_FOREVER)
 # One dead-letter topic per consuming service: the original bytes plus origin and error.
 DEAD_LETTERS = {
     svc: TopicSpec(f"deadletter.{svc}", 3, {"retention.ms": str(90 * 24 * 3600 * 1000)})
@@ -49,6 +52,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     ROUTING_EVENTS,
     DEADLINE_EVENTS,
     CALENDAR_EVENTS,
+    HANDOFF_EVENTS,
     *DEAD_LETTERS.values(),
 )
 

@@ -93,8 +93,9 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack) -> None:
         await expect(queue.get_by_test_id("case-status")).to_have_text("已答复")
         await queue.get_by_role("button", name="办结").click()
         await expect(queue.get_by_test_id("case-status")).to_have_text("已办结")
-        await expect(queue.get_by_role("button", name="反馈")).to_be_visible()
         await queue.screenshot(path=screenshot_path("case-closed"), full_page=True)
+        await queue.get_by_role("button", name="反馈").click()
+        await expect(queue.get_by_test_id("case-status")).to_have_text("已反馈")
 
         # The petitioner, on a phone, with the receipt: status and answer, no personal data.
         public = await (await browser.new_context(
@@ -106,12 +107,28 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack) -> None:
         await expect(public.locator("#f-code-error")).to_contain_text("不正确")
         await public.get_by_label("查询码").fill(code)
         await public.get_by_role("button", name="查询").click()
-        await expect(public.get_by_test_id("public-status")).to_have_text("已办结")
+        await expect(public.get_by_test_id("public-status")).to_have_text("已反馈")
         await expect(public.get_by_text(answer)).to_be_visible()
         text = await public.locator("body").inner_text()
         for private in (name, phone, id_number, address, "李承办测试", mark + "号"):
             assert private not in text, f"the public page shows {private!r}"
         await public.screenshot(path=screenshot_path("track"), full_page=True)
+        # Rating without a choice is an error at the choice; then 不满意, which offers 复查.
+        await public.get_by_role("button", name="提交评价").click()
+        await expect(public.locator("#f-rating-error")).to_contain_text("请选择")
+        await public.get_by_label("不满意").check()
+        await public.get_by_role("button", name="提交评价").click()
+        await expect(public.get_by_test_id("self-service-done")).to_contain_text("感谢")
+        await expect(public.get_by_test_id("public-status")).to_have_text("已评价")
+        await expect(public.get_by_role("button", name="提交评价")).to_have_count(0)
+        review = public.get_by_label("申请复查的理由")
+        await expect(review).to_be_visible()  # offered, open, while the window runs
+        await public.screenshot(path=screenshot_path("track-rated"), full_page=True)
+        await review.fill("学校退费不完整，请求复查。")
+        await public.get_by_role("button", name="提交复查申请").click()
+        await expect(public.get_by_test_id("public-status")).to_have_text("已申请复查")
+        await expect(public.get_by_label("申请复查的理由")).to_have_count(0)
+        await public.screenshot(path=screenshot_path("track-review"), full_page=True)
 
         # A handler of another unit: not in their queue, and no access to the case.
         other = await signed_in(browser, console, outsider["username"])

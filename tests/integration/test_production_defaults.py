@@ -63,6 +63,10 @@ async def test_public_tracking_and_writes_are_limited_with_retry_after(
         assert [(await track(f"XF-2026-00000{n}"))[0] for n in (2, 3)] == [404, 404]
         status, retry, body = await track("XF-2026-000004")
         assert status == 429 and int(retry or 0) >= 1 and "address" in body["error"], body
+        # The public rating spends the same allowance: no second way to guess codes.
+        async with http.post(f"{intake.base}/v1/track/XF-2026-000005/rating",
+                             json={"code": "x", "rating": "satisfied"}) as r:
+            assert r.status == 429 and "address" in (await r.json())["error"]
 
         letter = bearer(channel_token("letter"))
         marker = "rate-limit-probe"

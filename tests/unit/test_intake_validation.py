@@ -160,8 +160,8 @@ INVALID: list[tuple[dict[str, Any], list[tuple[str, str]]]] = [
     ({"petitioner.email": "a@b.c"}, [("petitioner.email", "petitioner.email is not a known "
       "field; allowed: address, anonymous, id_number, name, phone")]),
     ({"priority": "high"}, [("priority", "priority is not a known field; allowed: assigned_by, "
-      "category, channel, content, external_id, jurisdiction, petitioner, received_at, "
-      "signers, subject, title")]),
+      "assigned_ref, category, channel, content, external_id, jurisdiction, petitioner, "
+      "received_at, signers, subject, title")]),
     ({"subject": "学校"}, [("subject", "subject must be an object, not a string")]),
     ({"subject": {"school": "x"}},
      [("subject.school", "subject.school is not a known field; allowed: person, unit")]),
