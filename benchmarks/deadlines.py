@@ -28,7 +28,7 @@ from services.deadlines import calendars
 from services.deadlines.config import DeadlinesSettings
 from services.deadlines.handlers import events_policy
 from services.deadlines.reconcile import Policy
-from services.deadlines.schema import DDL, PARKING_DDL
+from services.deadlines.schema import DDL, HEARING_DDL, PARKING_DDL
 from services.deadlines.sweep import _CLAIM, Sweep
 from shared.domain.limits import CountingMode
 from shared.domain.schemas import STEP_TYPES, CaseAssigned, CaseRegistered
@@ -81,7 +81,8 @@ async def setup(dsn: str, schema: str) -> None:
     try:
         await conn.execute(f"CREATE SCHEMA {schema}")
         await conn.execute(f"SET search_path = {schema}")
-        for stmt in [*statements(DDL), *statements(PARKING_DDL), *statements(OUTBOX_DDL),
+        for stmt in [*statements(DDL), *statements(PARKING_DDL), *statements(HEARING_DDL),
+                     *statements(OUTBOX_DDL),
                      *statements(INBOX_DDL)]:
             await conn.execute(stmt)
         started = time.perf_counter()

@@ -7,6 +7,8 @@
   overdue timers, longest overdue first; `X-Total-Count` gives the number before `limit`.
 - `GET /v1/calendar/{year}/history` and `GET /v1/deadlines/provisional` (staff): see
   calendar_api.py.
+- `GET /v1/due-soon[?…the same]`: open duties that have been warned (due within the warning
+  days) and are not overdue yet, due first, each with `days_left`: the dashboard's 临期.
 - `GET /v1/calendar[/{year}]`, and as admin `PUT /v1/calendar/{year}` (`{holidays: [...],
   workdays: [...]}`) and `DELETE /v1/calendar/{year}`: the operators' calendar overlay; a change
   recounts the open timers that depend on that year.
@@ -49,6 +51,8 @@ def timer_json(t: Timer, history: list[asyncpg.Record], calendar_version: int = 
         "status": t.status, "article": t.article, "round": t.round, "outcome": t.outcome,
         "window": t.is_window, "rule": t.rule, "mode": t.mode.value, "day_unit": t.day_unit,
         "length_days": t.length_days, "extension_days": t.extension_days,
+        "paused_days": t.paused_days,
+        "paused_since": t.paused_since.isoformat() if t.paused_since else None,
         "start": {"event_id": t.start_event_id, "type": t.start_type, "at": iso(t.start_at),
                   "date": t.start_date.isoformat()},
         "warned": list(t.warned),
@@ -80,6 +84,7 @@ class DeadlinesApi:
         CalendarReads(self._pool, self._vocab).install(app)
         app.router.add_get("/v1/deadlines/{case_id}", self.get_deadlines)
         app.router.add_get("/v1/overdue", self.get_overdue)
+        app.router.add_get("/v1/due-soon", self.get_due_soon)
         app.router.add_get("/v1/calendar", self.get_overlay)
         app.router.add_get("/v1/calendar/{year}", self.get_year)
         app.router.add_put("/v1/calendar/{year}", self.put_year)
@@ -106,7 +111,16 @@ class DeadlinesApi:
                                          versions[t.id]) for t in timers])
 
     async def get_overdue(self, request: web.Request) -> web.Response:
-        who = _reader(request)
+        return await self._open_timers(request, "overdue")
+
+    async def get_due_soon(self, request: web.Request) -> web.Response:
+        return await self._open_timers(request, "warned")
+
+    async def _open_timers(self, request: web.Request, status: str) -> web.Response:
+        who = principal(request)
+        # Bureau leaders watch the operations dashboard: the lists, not a case's timers.
+        if not (who.is_staff or who.role in ("unit", "leader")):
+            raise error(403, "this needs a staff, admin, leader or unit token")
         q = request.query
         problems: list[dict[str, str]] = []
         unit = q.get("unit") or None
@@ -137,13 +151,15 @@ class DeadlinesApi:
             SELECT t.case_id, t.kind, t.round, t.due_date, t.provisional, t.article,
                    t.overdue_at, c.unit, c.jurisdiction, count(*) OVER () AS total
             FROM timers t LEFT JOIN cases c ON c.case_id = t.case_id
-            WHERE t.status = 'overdue' AND ($1::text IS NULL OR c.unit = $1)
+            WHERE t.status = $5 AND ($1::text IS NULL OR c.unit = $1)
               AND ($2::text IS NULL OR c.jurisdiction = $2) AND ($3::text IS NULL OR t.kind = $3)
             ORDER BY t.due_date, t.case_id, t.kind LIMIT $4
-            """, unit, jurisdiction, kind, limit)
+            """, unit, jurisdiction, kind, limit, status)
+        days = "days_overdue" if status == "overdue" else "days_left"
         items = [{
             "case_id": r["case_id"], "kind": r["kind"], "round": r["round"],
-            "due_date": r["due_date"].isoformat(), "days_overdue": (today - r["due_date"]).days,
+            "due_date": r["due_date"].isoformat(),
+            days: abs((today - r["due_date"]).days),
             "provisional": r["provisional"], "article": r["article"], "unit": r["unit"],
             "jurisdiction": self._jurisdiction(r["jurisdiction"]),
             "overdue_at": iso(r["overdue_at"]) if r["overdue_at"] else None,

@@ -28,6 +28,9 @@ class DeadlinesSettings(ServiceSettings):
     # Read at start; a year whose entry changed in the file since it was last applied is
     # applied again (recomputing open timers), otherwise the database's overlay stands.
     calendar_overlay: Path | None = None
+    # Report-back limits per assigning body and hand-off channel (YAML, see report_back.py);
+    # without a file no hand-off gets a report_back deadline.
+    report_back_limits: Path | None = None
     # The sweep: how often it looks for due timers when the last look found none, and how many
     # timers one transaction claims.
     sweep_interval_seconds: float = Field(default=1.0, gt=0)

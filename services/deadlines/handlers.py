@@ -26,6 +26,8 @@ from services.deadlines.plan import (
 )
 from services.deadlines.reconcile import Policy as TimerPolicy
 from services.deadlines.reconcile import reconcile
+from services.deadlines.report_back import ReportBackLimits
+from shared.domain.limits import CONFIGURED_LENGTH_KINDS
 from shared.domain.schemas import (
     CaseAssigned,
     CaseLinked,
@@ -39,13 +41,15 @@ from shared.platform.events import Envelope
 from shared.platform.pipeline import Applied, Delivered, Policy
 
 
-def fact_of(envelope: Envelope) -> Fact | None:
-    """What this service keeps of an event, or None if no timer depends on it."""
+def fact_of(envelope: Envelope, limits: ReportBackLimits | None = None) -> Fact | None:
+    """What this service keeps of an event, or None if no timer depends on it. A registration
+    keeps the report-back limit the case owes its assigning body, as configured when it came."""
     data = envelope.data
     if envelope.type not in RELEVANT_TYPES:
         return None
     if isinstance(data, CaseRegistered):
-        return Fact(envelope.id, data.case_id, REGISTERED, data.received_at)
+        days = limits.days_for(data.channel, data.assigned_by) if limits else None
+        return Fact(envelope.id, data.case_id, REGISTERED, data.received_at, days=days)
     if isinstance(data, CaseAssigned):
         return Fact(envelope.id, data.case_id, ASSIGNED, data.assigned_at,
                     data.assignment_version, unit=data.unit)
@@ -60,10 +64,11 @@ def fact_of(envelope: Envelope) -> Fact | None:
 
 
 def events_policy(cals: calendars.Calendars, policy: TimerPolicy, clock: Clock,
-                  vocab: Vocabulary, topic: str) -> Policy:
+                  vocab: Vocabulary, topic: str,
+                  limits: ReportBackLimits | None = None) -> Policy:
     """The consumer's policy; each timer it counts records the calendar revision it used."""
     async def apply(conn: asyncpg.Connection, fresh: Sequence[Delivered]) -> Applied | None:
-        applied = [(d.envelope, fact_of(d.envelope)) for d in fresh]
+        applied = [(d.envelope, fact_of(d.envelope, limits)) for d in fresh]
         facts = [f for _, f in applied if f is not None]
         if not facts:
             return None
@@ -106,7 +111,11 @@ def events_policy(cals: calendars.Calendars, policy: TimerPolicy, clock: Clock,
             metrics.RESCHEDULED.labels("events").inc(len(moves))
             metrics.WITHDRAWN.inc(len(withdrawn))
 
-        return Applied(outbox=[(topic, [*(outputs.rescheduled(m) for m in moves), *withdrawn])],
+        # A configured limit is announced when its timer starts: the readers (statistics'
+        # report-back status) cannot count it themselves.
+        scheduled = [outputs.scheduled(t) for t in inserts if t.kind in CONFIGURED_LENGTH_KINDS]
+        return Applied(outbox=[(topic, [*scheduled, *(outputs.rescheduled(m) for m in moves),
+                                        *withdrawn])],
                        after_commit=count)
 
     return apply

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from services.deadlines import calendars, reconciliation
+from services.deadlines import calendars, reconciliation, report_back
 from services.deadlines.api import DeadlinesApi
 from services.deadlines.config import DeadlinesSettings
 from services.deadlines.handlers import events_policy
@@ -34,6 +34,8 @@ def policy_of(settings: DeadlinesSettings) -> Policy:
 def build_spec(settings: DeadlinesSettings) -> ServiceSpec:
     # A bad overlay file fails the start, not some later recount.
     overlay = load_overlay(settings.calendar_overlay) if settings.calendar_overlay else {}
+    limits = (report_back.load(settings.report_back_limits) if settings.report_back_limits
+              else report_back.ReportBackLimits())
     policy = policy_of(settings)
     vocab = default_vocabulary()
     topic = DEADLINE_EVENTS.name(settings.topic_prefix)
@@ -41,7 +43,7 @@ def build_spec(settings: DeadlinesSettings) -> ServiceSpec:
     cals = calendars.Calendars()
 
     def events(infra: Infrastructure) -> EventsPolicy:
-        return events_policy(cals, policy, infra.clock, vocab, topic)
+        return events_policy(cals, policy, infra.clock, vocab, topic, limits)
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
         limit_writes(app, infra.settings.write_rate_per_minute)

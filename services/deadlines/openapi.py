@@ -20,6 +20,9 @@ _TIMER = {"type": "object", "required": ["kind", "due_date", "provisional", "sta
 _OVERDUE = {"type": "object", "required": ["case_id", "kind", "due_date", "days_overdue"],
             "properties": {"case_id": {"type": "string"}, "kind": _KIND, "due_date": oa.DATE,
                            "days_overdue": {"type": "integer"}, "unit": oa.NULLABLE_STRING}}
+_DUE_SOON = {"type": "object", "required": ["case_id", "kind", "due_date", "days_left"],
+             "properties": {"case_id": {"type": "string"}, "kind": _KIND, "due_date": oa.DATE,
+                            "days_left": {"type": "integer"}, "unit": oa.NULLABLE_STRING}}
 _YEAR_DAYS = {"type": "object", "required": ["holidays", "workdays"], "properties": {
     "holidays": {"type": "array", "items": oa.DATE},
     "workdays": {"type": "array", "items": oa.DATE}}}
@@ -93,6 +96,13 @@ def document() -> dict[str, Any]:
             "Every version of a year's calendar: who, when, the days, the deadlines it moved "
             "(staff)", {200: oa.json_body(oa.ref("CalendarHistory"), "the versions")},
             refusals=(403,), parameters=[year])},
+        "/v1/due-soon": {"get": oa.operation(
+            "Open duties warned and not yet overdue, due first (a unit sees its own)",
+            {200: oa.json_body({"type": "array", "items": oa.ref("DueSoon")}, "warned timers",
+                            headers=total)},
+            refusals=(403,), parameters=[
+                oa.query("unit"), oa.query("jurisdiction"), oa.query("kind", _KIND),
+                oa.query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})])},
         "/v1/calendar": {"get": oa.operation("The years in the operators' calendar overlay",
                                           {200: oa.json_body(_OVERLAY, "overlay years")})},
         "/v1/calendar/{year}": {
@@ -109,6 +119,6 @@ def document() -> dict[str, Any]:
     return oa.document("Xinfang deadlines",
                        "Statutory time limits of every case on the working-day calendar.",
                        {**paths, **oa.audit_paths(), **oa.reconcile_paths()},
-                       {"Timer": _TIMER, "Overdue": _OVERDUE, "Year": _YEAR,
+                       {"Timer": _TIMER, "Overdue": _OVERDUE, "DueSoon": _DUE_SOON, "Year": _YEAR,
                         "CalendarApplied": _APPLIED, "CalendarHistory": _HISTORY,
                         "CalendarVersion": _VERSION, "Provisional": _PROVISIONAL})

@@ -11,13 +11,14 @@ import uuid
 from datetime import date, datetime
 
 from services.deadlines.ladder import OVERDUE, Rung
-from services.deadlines.reconcile import DueChange
+from services.deadlines.reconcile import DueChange, Timer
 from shared.domain.limits import local_date
 from shared.domain.schemas import (
     CalendarChanged,
     DeadlineOverdue,
     DeadlineOverdueWithdrawn,
     DeadlineRescheduled,
+    DeadlineScheduled,
     DeadlineWarning,
 )
 from shared.platform.events import Envelope, envelope_for
@@ -79,3 +80,14 @@ def calendar_changed(change: CalendarChanged) -> Envelope:
     """Keyed by the year (the calendar topic's key); one id per version of a year."""
     return envelope_for(change, subject=str(change.year), source=SOURCE, time=change.at,
                         event_id=_id("calendar", change.year, change.version, change.revision))
+
+
+def scheduled(t: Timer) -> Envelope:
+    """A timer of a configured length started (the report back): its due date for readers."""
+    return envelope_for(
+        DeadlineScheduled(case_id=t.case_id, kind=t.kind.value, round=t.round,
+                          due_date=t.due_date, provisional=t.provisional,
+                          length_days=t.length_days, start_date=t.start_date, at=t.start_at),
+        subject=t.case_id, source=SOURCE, time=t.start_at,
+        event_id=_id("scheduled", t.case_id, t.kind.value, t.round, t.start_event_id,
+                     t.due_date))

@@ -20,7 +20,14 @@ Kinds and their clocks:
 - handling: from accepted, 60 days (+ the extension's days); met by replied.
 - review_request / rereview_request: the petitioner's windows from replied / reviewed; met
   (used) by the request, else they lapse.
-- review_decision / rereview_decision: from the request; met by reviewed / rereviewed.
+- review_decision / rereview_decision: from the request; met by reviewed / rereviewed. Hearings
+  held on a re-review request (hearing_started … hearing_ended) pause the re-review decision:
+  their days are added to its limit (Art. 36), and while one is open the timer sends nothing.
+- An extension moves the handling limit only once the unit head approved it: that approval is
+  the ``case.extended`` step; a request (``case.extension_requested``) changes no timer.
+- report_back: a handed-off case's report to the body that assigned it, from receipt, of that
+  body's configured length (carried by the registration fact); met by the closing report
+  (closed) or the notice of a decline (declined); cancelled by a link or a transfer out.
 A transferred-out, declined or closed case cancels what remains of the bureau's duties that no
 longer apply (the request windows after a reply stay: the petitioner may still ask).
 """
@@ -28,11 +35,11 @@ longer apply (the request windows after a reply stay: the petitioner may still a
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
 from shared.domain.event_types import type_of
-from shared.domain.limits import DeadlineKind
+from shared.domain.limits import DeadlineKind, local_date
 from shared.domain.schemas import (
     CaseAssigned,
     CaseLinked,
@@ -56,15 +63,18 @@ OBJECTED, ACCEPTED, DECLINED, TRANSFERRED_OUT, EXTENDED, REPLIED, CLOSED = (
 REVIEW_REQUESTED, REVIEWED, REREVIEW_REQUESTED, REREVIEWED = (
     StepType.REVIEW_REQUESTED, StepType.REVIEWED, StepType.REREVIEW_REQUESTED,
     StepType.REREVIEWED)
+HEARING_STARTED, HEARING_ENDED = StepType.HEARING_STARTED, StepType.HEARING_ENDED
 
 # The events this service keeps (the others change no timer).
 RELEVANT_TYPES = frozenset({
     REGISTERED, ASSIGNED, TRANSFER_DECIDED, LINKED, OBJECTED, ACCEPTED, DECLINED, TRANSFERRED_OUT,
     EXTENDED, REPLIED, CLOSED, REVIEW_REQUESTED, REVIEWED, REREVIEW_REQUESTED, REREVIEWED,
+    HEARING_STARTED, HEARING_ENDED,
 })
 # Steps that prove the case was past routing / past the acceptance decision.
 _AFTER_ACCEPTANCE = frozenset({ACCEPTED, DECLINED, TRANSFERRED_OUT, EXTENDED, REPLIED, CLOSED,
-                               REVIEW_REQUESTED, REVIEWED, REREVIEW_REQUESTED, REREVIEWED})
+                               REVIEW_REQUESTED, REVIEWED, REREVIEW_REQUESTED, REREVIEWED,
+                               HEARING_STARTED, HEARING_ENDED})
 _ROUTED = _AFTER_ACCEPTANCE | {OBJECTED}
 # What a terminal step cancels of what is still running.
 _CANCELS: dict[str, frozenset[DeadlineKind]] = {
@@ -83,6 +93,7 @@ class Fact:
     type: str
     at: datetime
     sequence: int | None = None  # step sequence; assignment version for case.assigned
+    # extend: the extension's days; case.registered: the report-back limit, if the case owes one
     days: int | None = None
     unit: str | None = None
 
@@ -104,6 +115,12 @@ class TimerPlan:
     extension_days: int = 0
     end: End | None = None
     extended: Fact | None = None  # the extension that moved the due date, if any
+    length_days: int | None = None  # a configured length (report_back); None: the law's
+    # Hearings (re-review decision): the local first and last day of each one that ended, the
+    # first day of one still open (the timer is paused), and the step that last changed them.
+    hearings: tuple[tuple[date, date], ...] = ()
+    paused_since: date | None = None
+    hearing: Fact | None = None
 
     @property
     def is_window(self) -> bool:
@@ -161,6 +178,12 @@ def plan(facts: Sequence[Fact]) -> list[TimerPlan]:
             # case, never accepted on its own (Art. 19, 36); nothing is owed on this one.
             answered = End("cancelled", "linked", linked.at, linked.event_id, linked.type)
         timers.append(TimerPlan(K.acceptance, 0, registered, end=answered))
+        if registered.days:
+            reported = _met(_first(steps, {CLOSED, DECLINED}))
+            if reported is None and linked is not None:
+                reported = End("cancelled", "linked", linked.at, linked.event_id, linked.type)
+            timers.append(TimerPlan(K.report_back, 0, registered, end=reported,
+                                    length_days=registered.days))
     timers.extend(_objection_windows(assignments, steps))
     accepted = _first(steps, {ACCEPTED})
     if accepted is not None:
@@ -176,9 +199,30 @@ def plan(facts: Sequence[Fact]) -> list[TimerPlan]:
     ):
         start = _first(steps, {start_type})
         if start is not None:
-            timers.append(TimerPlan(kind, 0, start,
-                                    end=_met(_first(steps, {end_type}), outcome)))
+            timer = TimerPlan(kind, 0, start, end=_met(_first(steps, {end_type}), outcome))
+            if kind is K.rereview_decision:
+                timer = _paused(timer, steps)
+            timers.append(timer)
     return [_cancel_remaining(t, steps) for t in timers]
+
+
+def _paused(timer: TimerPlan, steps: Sequence[Fact]) -> TimerPlan:
+    """The hearings held on the re-review request, in step order: each start opens one, the
+    next end closes it (the lifecycle allows one open hearing at a time)."""
+    spans: list[tuple[date, date]] = []
+    opened: Fact | None = None
+    last: Fact | None = None
+    for step in steps:
+        if step.type == HEARING_STARTED and opened is None:
+            opened, last = step, step
+        elif step.type == HEARING_ENDED and opened is not None:
+            spans.append((local_date(opened.at), local_date(step.at)))
+            opened, last = None, step
+    if last is None:
+        return timer
+    return replace(timer, hearings=tuple(spans),
+                   paused_since=local_date(opened.at) if opened is not None else None,
+                   hearing=last)
 
 
 def _objection_windows(assignments: Sequence[Fact], steps: Sequence[Fact]) -> list[TimerPlan]:
@@ -210,6 +254,5 @@ def _cancel_remaining(timer: TimerPlan, steps: Sequence[Fact]) -> TimerPlan:
     for step in steps:
         if timer.kind in _CANCELS.get(step.type, ()):
             end = End("cancelled", "cancelled", step.at, step.event_id, step.type)
-            return TimerPlan(timer.kind, timer.round, timer.start, timer.extension_days, end,
-                             timer.extended)
+            return replace(timer, end=end)
     return timer

@@ -16,10 +16,13 @@ from services.deadlines import ladder
 from services.deadlines.plan import End, TimerPlan
 from shared.domain.calendar import WorkingCalendar
 from shared.domain.limits import (
+    CONFIGURED_LENGTH_KINDS,
     CountingMode,
     DeadlineKind,
     Due,
     compute_due,
+    counted_unit,
+    hearing_days,
     local_date,
     overdue_after,
 )
@@ -58,6 +61,8 @@ class Timer:
     ended_at: datetime | None = None
     ended_by: str | None = None
     ended_by_type: str | None = None
+    paused_days: int = 0  # hearing days added to the limit (re-review decision, Art. 36)
+    paused_since: date | None = None  # a hearing is open: the timer sends nothing meanwhile
 
     @property
     def is_open(self) -> bool:
@@ -71,7 +76,7 @@ class DueChange:
     timer: Timer  # after the change (its id is set: only stored timers move)
     old_due_date: date
     old_provisional: bool
-    reason: str  # extension | calendar | recount
+    reason: str  # extension | hearing | calendar | recount
     cause: str  # what moved it: an event id, or calendar:<year>@<revision>
     at: datetime
 
@@ -93,8 +98,22 @@ class Changes:
 
 
 def _due(kind: DeadlineKind, start: date, calendar: WorkingCalendar, mode: CountingMode,
-         extension_days: int) -> Due:
-    return compute_due(kind, start, calendar, mode, extension_days)
+         extension_days: int, length_days: int | None = None, paused_days: int = 0) -> Due:
+    days = length_days if kind in CONFIGURED_LENGTH_KINDS else None
+    return compute_due(kind, start, calendar, mode, extension_days, days,
+                       paused_days=paused_days)
+
+
+def _paused_days(p: TimerPlan, calendar: WorkingCalendar, mode: CountingMode) -> int:
+    return hearing_days(p.hearings, calendar, counted_unit(p.kind, mode)) if p.hearings else 0
+
+
+def _next_fire(due_date: date, policy: Policy, is_window: bool, fired: int | None,
+               paused_since: date | None) -> datetime | None:
+    # A paused timer climbs no rung: the hearing's end counts it again and re-arms it.
+    if paused_since is not None:
+        return None
+    return ladder.next_fire(due_date, policy.warning_days, is_window, fired)
 
 
 def _ended(timer: Timer, end: End) -> Timer:
@@ -109,8 +128,9 @@ def _ended(timer: Timer, end: End) -> Timer:
 def new_timer(p: TimerPlan, case_id: str, calendar: WorkingCalendar, policy: Policy,
               now: datetime) -> Timer:
     start = local_date(p.start.at)
-    due = _due(p.kind, start, calendar, policy.mode, p.extension_days)
-    first = ladder.next_fire(due.due_date, policy.warning_days, p.is_window, None)
+    due = _due(p.kind, start, calendar, policy.mode, p.extension_days, p.length_days,
+               _paused_days(p, calendar, policy.mode))
+    first = _next_fire(due.due_date, policy, p.is_window, None, p.paused_since)
     timer = Timer(
         id=None, case_id=case_id, kind=p.kind, round=p.round, is_window=p.is_window,
         start_event_id=p.start.event_id, start_type=p.start.type, start_at=p.start.at,
@@ -119,16 +139,22 @@ def new_timer(p: TimerPlan, case_id: str, calendar: WorkingCalendar, policy: Pol
         article=due.article, due_date=due.due_date, provisional=due.provisional,
         status="pending",
         next_fire_at=None if first is None else max(first, now + policy.grace),
+        paused_days=due.paused_days, paused_since=p.paused_since,
     )
     return _ended(timer, p.end) if p.end is not None else timer
 
 
 def move(timer: Timer, due: Due, policy: Policy, now: datetime, *, reason: str, cause: str,
-         at: datetime) -> tuple[Timer, DueChange | None]:
-    """`timer` counted anew as `due`; the change to record, or None if nothing moved."""
+         at: datetime, paused_since: date | None = None) -> tuple[Timer, DueChange | None]:
+    """`timer` counted anew as `due` (and paused since `paused_since`, if a hearing is open);
+    the change to record, or None if the due date did not move."""
     if (due.due_date, due.provisional, due.extension_days, due.length_days) == (
             timer.due_date, timer.provisional, timer.extension_days, timer.length_days):
-        return timer, None
+        if paused_since == timer.paused_since:
+            return timer, None
+        # Paused or resumed without moving the due date (yet): only the ladder changes.
+        return replace(timer, paused_since=paused_since, next_fire_at=_next_fire(
+            timer.due_date, policy, timer.is_window, timer.fired_days, paused_since)), None
     fired = ladder.rearm(timer.due_date, due.due_date, policy.warning_days, timer.is_window,
                          timer.fired_days, now)
     moved = replace(
@@ -137,8 +163,8 @@ def move(timer: Timer, due: Due, policy: Policy, now: datetime, *, reason: str, 
         fired_days=fired, status=ladder.status_of(fired),
         warned=tuple(w for w in timer.warned if fired is not None and w >= fired),
         overdue_at=timer.overdue_at if fired == ladder.OVERDUE else None,
-        next_fire_at=ladder.next_fire(due.due_date, policy.warning_days, timer.is_window,
-                                      fired),
+        next_fire_at=_next_fire(due.due_date, policy, timer.is_window, fired, paused_since),
+        paused_days=due.paused_days, paused_since=paused_since,
     )
     return moved, DueChange(moved, timer.due_date, timer.provisional, reason, cause, at)
 
@@ -146,8 +172,10 @@ def move(timer: Timer, due: Due, policy: Policy, now: datetime, *, reason: str, 
 def recount(timer: Timer, calendar: WorkingCalendar, policy: Policy, now: datetime, cause: str
             ) -> tuple[Timer, DueChange | None]:
     """An open timer counted again on a changed calendar (its own mode and start)."""
-    due = _due(timer.kind, timer.start_date, calendar, timer.mode, timer.extension_days)
-    return move(timer, due, policy, now, reason="calendar", cause=cause, at=now)
+    due = _due(timer.kind, timer.start_date, calendar, timer.mode, timer.extension_days,
+               timer.length_days - timer.extension_days, timer.paused_days)
+    return move(timer, due, policy, now, reason="calendar", cause=cause, at=now,
+                paused_since=timer.paused_since)
 
 
 def _update(existing: Timer, p: TimerPlan, calendar: WorkingCalendar, policy: Policy,
@@ -157,14 +185,21 @@ def _update(existing: Timer, p: TimerPlan, calendar: WorkingCalendar, policy: Po
         start = local_date(p.start.at)
         # What moved it: the extension, else a different start (an earlier one came late).
         reason, by = "recount", p.start
+        paused = _paused_days(p, calendar, timer.mode)
         if p.extension_days != timer.extension_days and p.extended is not None:
             reason, by = "extension", p.extended
+        elif p.hearing is not None and (paused, p.paused_since) != (
+                timer.paused_days, timer.paused_since):
+            reason, by = "hearing", p.hearing
         if p.start.event_id != timer.start_event_id:
             timer = replace(timer, start_event_id=p.start.event_id, start_type=p.start.type,
                             start_at=p.start.at, start_date=start)
-        due = _due(p.kind, start, calendar, timer.mode, p.extension_days)
+        # A configured length stays what the timer started with (a changed file applies to new
+        # cases only).
+        length = timer.length_days - timer.extension_days
+        due = _due(p.kind, start, calendar, timer.mode, p.extension_days, length, paused)
         timer, change = move(timer, due, policy, now, reason=reason, cause=by.event_id,
-                             at=by.at)
+                             at=by.at, paused_since=p.paused_since)
         if p.end is not None:
             timer = _ended(timer, p.end)
     elif p.end is not None and p.end.event_id != timer.ended_by:

@@ -123,6 +123,15 @@ PARKING_DROP = """
 ALTER TABLE timers DROP COLUMN sweep_error; ALTER TABLE timers DROP COLUMN sweep_failures;
 """
 
+# Added with hearings (its own migration): the re-review decision limit excludes hearing days.
+HEARING_DDL = """
+ALTER TABLE timers ADD COLUMN paused_days integer NOT NULL DEFAULT 0;
+ALTER TABLE timers ADD COLUMN paused_since date;  -- a hearing is open since this local day
+"""
+HEARING_DROP = """
+ALTER TABLE timers DROP COLUMN paused_since; ALTER TABLE timers DROP COLUMN paused_days;
+"""
+
 DROP = """
 DROP TABLE calendar_years; DROP SEQUENCE calendar_revision; DROP TABLE timer_history;
 DROP TABLE timers; DROP TABLE case_facts; DROP TABLE cases;

@@ -25,7 +25,7 @@ TIMER_COLUMNS = (
     "case_id", "kind", "round", "is_window", "start_event_id", "start_type", "start_at",
     "start_date", "mode", "day_unit", "length_days", "extension_days", "rule", "article",
     "due_date", "provisional", "status", "outcome", "warned", "fired_days", "overdue_at",
-    "next_fire_at", "ended_at", "ended_by", "ended_by_type",
+    "next_fire_at", "ended_at", "ended_by", "ended_by_type", "paused_days", "paused_since",
 )
 _SELECT_TIMER = "id, " + ", ".join(TIMER_COLUMNS)
 
@@ -99,7 +99,8 @@ def timer_of(r: asyncpg.Record) -> Timer:
         outcome=r["outcome"], warned=tuple(r["warned"]), fired_days=r["fired_days"],
         overdue_at=r["overdue_at"], next_fire_at=r["next_fire_at"], ended_at=r["ended_at"],
         ended_by=str(r["ended_by"]) if r["ended_by"] else None,
-        ended_by_type=r["ended_by_type"],
+        ended_by_type=r["ended_by_type"], paused_days=r["paused_days"],
+        paused_since=r["paused_since"],
     )
 
 
@@ -121,7 +122,8 @@ def _values(t: Timer) -> tuple[Any, ...]:
         t.start_type, t.start_at, t.start_date, t.mode.value, t.day_unit, t.length_days,
         t.extension_days, t.rule, t.article, t.due_date, t.provisional, t.status, t.outcome,
         list(t.warned), t.fired_days, t.overdue_at, t.next_fire_at, t.ended_at,
-        uuid.UUID(t.ended_by) if t.ended_by else None, t.ended_by_type,
+        uuid.UUID(t.ended_by) if t.ended_by else None, t.ended_by_type, t.paused_days,
+        t.paused_since,
     )
 
 

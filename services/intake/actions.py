@@ -17,12 +17,13 @@ from services.intake.lifecycle import (
     ActionCommand,
     ActionInvalid,
     IllegalTransition,
-    allowed_actions,
     decide,
 )
 from services.intake.metrics import ACTIONS
+from services.intake.permissions import HEAD_ACTIONS, OFFICE_ACTIONS, allowed_for, may
 from services.intake.validation import FieldError, out_of_range, parse_rfc3339
 from shared.domain.limits import CountingMode
+from shared.platform.auth import Principal
 from shared.platform.boundary import EARLIEST_DAY
 from shared.platform.calendar_versions import CalendarView
 from shared.platform.clock import Clock, iso
@@ -30,7 +31,7 @@ from shared.platform.logging import get_logger
 from shared.platform.web import error, field_errors, json_response, principal, read_json
 
 log = get_logger(__name__)
-_FIELDS = {"action", "at", "reason", "days", "rating", "transfer_to"}
+_FIELDS = {"action", "at", "reason", "days", "rating", "transfer_to", "note", "respond_by"}
 
 
 def parse_command(body: Any, *, now: datetime, earliest: date = EARLIEST_DAY) -> ActionCommand:
@@ -52,14 +53,40 @@ def parse_command(body: Any, *, now: datetime, earliest: date = EARLIEST_DAY) ->
             why = out_of_range(at, earliest=earliest, now=now)
             if why:
                 errors.append(FieldError("at", f"at {why}"))
-    for name in ("reason", "rating", "transfer_to"):
+    for name in ("reason", "rating", "transfer_to", "note"):
         if body.get(name) is not None and not isinstance(body[name], str):
             errors.append(FieldError(name, f"{name} must be a string"))
+    if body.get("note") is not None and body.get("reason") is not None:
+        errors.append(FieldError("note", "give the text once: note or reason"))
+    respond_by = None
+    if body.get("respond_by") is not None:
+        try:
+            respond_by = date.fromisoformat(str(body["respond_by"]))
+            if len(str(body["respond_by"])) != 10:
+                raise ValueError
+        except ValueError:
+            errors.append(FieldError("respond_by", "respond_by must be a date, YYYY-MM-DD"))
+        else:
+            if not earliest <= respond_by <= now.date().replace(year=now.year + 1):
+                errors.append(FieldError("respond_by", "respond_by must lie within a year"))
     if errors:
         raise ActionInvalid(errors)
-    return ActionCommand(action=str(action), at=at, reason=body.get("reason"),
+    # ``note`` (an urge's or an instruction's text) and ``reason`` are one text to the lifecycle.
+    text = body.get("reason") if body.get("reason") is not None else body.get("note")
+    return ActionCommand(action=str(action), at=at, reason=text,
                          days=body.get("days"), rating=body.get("rating"),
-                         transfer_to=body.get("transfer_to"))
+                         transfer_to=body.get("transfer_to"), respond_by=respond_by)
+
+
+def refusal(who: Principal, action: Action) -> str:
+    """Why ``who`` may not take ``action``: which role may."""
+    if action in HEAD_ACTIONS:
+        return f"only the head of the assigned unit (unit_head) may {action.value} (Art. 34)"
+    if action in OFFICE_ACTIONS:
+        return f"only the petition office (staff) may {action.value}"
+    if action is Action.INSTRUCT:
+        return "only the leader responsible for this key case may instruct on it"
+    return "this case is not assigned to your unit"
 
 
 def allowed_actions_all() -> list[str]:
@@ -81,8 +108,9 @@ class ActionApi:
 
     async def act(self, request: web.Request) -> web.Response:
         who = principal(request)
-        if not (who.is_staff or who.role == "unit"):
-            raise error(403, "only the assigned unit, staff or admin may act on a case")
+        if not (who.is_staff or who.role in ("unit", "leader")):
+            raise error(403, "only the assigned unit, staff, admin or a case's leader may act "
+                        "on a case")
         body = await read_json(request)
         try:
             command = parse_command(body, now=self._clock.now(), earliest=self._earliest)
@@ -92,8 +120,9 @@ class ActionApi:
             row = await store.get_case(conn, request.match_info["case_id"])
             if row is None:
                 raise error(404, "no such case")
-            if not who.may_act_for(row["assigned_unit"]):
-                raise error(403, "this case is not assigned to your unit")
+            if command.action in Action.__members__.values() and not may(
+                    who, Action(command.action), row):
+                raise error(403, refusal(who, Action(command.action)))
             # The latest calendar version folded here: a change deadlines published moves
             # the objection and review windows from the next request on.
             calendar = await self._calendar.current(conn)
@@ -103,7 +132,7 @@ class ActionApi:
             except IllegalTransition as exc:
                 ACTIONS.labels(str(command.action), "illegal").inc()
                 raise error(409, str(exc), status=exc.current_status,
-                            allowed_actions=exc.allowed_actions) from exc
+                            allowed_actions=allowed_for(who, state, row)) from exc
             except ActionInvalid as exc:
                 ACTIONS.labels(str(command.action), "invalid").inc()
                 return field_errors([e.as_dict() for e in exc.errors])
@@ -120,7 +149,7 @@ class ActionApi:
                 ACTIONS.labels(decision.action.value, "conflict").inc()
                 raise error(409, "the case changed while this action was being decided; "
                             "reload it and try again", status=current["status"],
-                            allowed_actions=allowed_actions(current["status"]))
+                            allowed_actions=allowed_for(who, steps.state_of(current), current))
         ACTIONS.labels(decision.action.value, "done").inc()
         log.info("case_action", case_id=str(row["case_id"]), action=decision.action.value,
                  status=decision.status.value)
@@ -128,5 +157,6 @@ class ActionApi:
             "case_id": str(row["case_id"]), "action": decision.action.value,
             "previous_status": decision.previous_status.value,
             "status": decision.status.value, "at": iso(decision.at), "version": version,
-            "allowed_actions": allowed_actions(decision.status),
+            "allowed_actions": allowed_for(who, decision.state, {
+                **dict(row), "assigned_unit": unit, "key_case": decision.state.key_case}),
         })

@@ -13,10 +13,11 @@ from aiohttp import web
 
 from services.intake import store
 from services.intake.crypto import associated_data as associated
-from services.intake.lifecycle import allowed_actions
 from services.intake.metrics import CASES_RECEIVED, PERSONAL_DATA_READS
+from services.intake.permissions import allowed_for, may_read
 from services.intake.registrar import Registrar
 from services.intake.registration import ENC_COLUMN, FREE_TEXT, PERSONAL_FIELDS, Keys
+from services.intake.steps import state_of
 from services.intake.validation import SubmissionInvalid, validate_submission
 from shared.domain.vocab import Vocabulary
 from shared.platform import audit
@@ -91,13 +92,12 @@ class CaseApi:
             # A clerk reads the cases they registered (without the petitioner's identity).
             registered_it = who.role == "clerk" and bool(steps) and (
                 steps[0]["actor_id"] == who.actor_id)
-            if not (who.is_staff or registered_it or (
-                    who.role == "unit" and who.may_act_for(row["assigned_unit"]))):
-                raise error(403, "only staff, admin, the assigned unit or the clerk who "
-                            "registered it may read this case")
+            if not (registered_it or may_read(who, row)):
+                raise error(403, "only staff, admin, the assigned unit, the clerk who "
+                            "registered it or its responsible leader may read this case")
             record = self.render_case(row, steps, internal=True)
-            # What may be done now, so that a page offers only those actions.
-            record["allowed_actions"] = allowed_actions(row["status"])
+            # What this caller may do now, so that a page offers only those actions.
+            record["allowed_actions"] = allowed_for(who, state_of(row), row)
             fields = [f for f in identity_fields(who, row) if row[ENC_COLUMN[f]]]
             purpose = request.query.get("purpose", "").strip()
             if fields and not purpose:
@@ -140,7 +140,8 @@ class CaseApi:
         record = self.render_case(row, steps, internal=False)
         # The petitioner's own words may name people: the public page shows none of them.
         for private in ("petitioner", "case_id", "subject", "external_id", "title", "content",
-                        "assigned_by", "assigned_ref", "leader", "version"):
+                        "assigned_by", "assigned_ref", "leader", "version", "key_case",
+                        "urges", "extension_requested_days"):
             record.pop(private, None)
         if self._public_options is not None:
             record.update(self._public_options(row))
@@ -164,6 +165,11 @@ class CaseApi:
             "signers": row["signers"],
             "assigned_unit": row["assigned_unit"],
             "leader": row["leader"],
+            "key_case": row["key_case"],
+            "urges": row["urges"],
+            "extension_requested_days": row["extension_requested_days"],
+            "hearing_open": row["hearing_open"],
+            "representatives": row["representatives"],
             "subject": {"unit": row["subject_unit"], "person": row["subject_person"]},
             "assigned_by": row["assigned_by"],
             "assigned_ref": row["assigned_ref"],

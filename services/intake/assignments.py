@@ -55,8 +55,9 @@ class RoutingDecisions:
         if row is None or event.assignment_version <= row["assignment_version"]:
             return  # unknown case, or an older decision arriving late: nothing to do
         await conn.execute(
-            "UPDATE cases SET assignment_version = $2, leader = $3 WHERE case_id = $1",
-            row["case_id"], event.assignment_version, event.leader)
+            "UPDATE cases SET assignment_version = $2, leader = $3, "
+            "key_case = key_case OR $4 WHERE case_id = $1",
+            row["case_id"], event.assignment_version, event.leader, event.key_case)
         row = await _locked(conn, event.case_id)
         assert row is not None
         if row["status"] == CaseStatus.REGISTERED:

@@ -2,7 +2,9 @@
 keyset pagination, for the console's work queue and search.
 
 Who sees what: staff and admin every case, a unit (a handler, a unit head, a unit token) the
-cases assigned to it, a clerk the cases they registered; anyone else gets 403. Items carry no
+cases assigned to it, a clerk the cases they registered, a leader the key cases they are
+responsible for (permissions.responsible_leader); anyone else gets 403. ``key=true|false``
+keeps key cases or the others. Items carry no
 personal data — the list is read far more often than a case, and identity reads are for one
 case with a purpose.
 
@@ -84,6 +86,10 @@ def parse_query(query: Any, vocab: Vocabulary) -> dict[str, Any]:
         if value and code is None:
             errors.append(_bad(name, f"unknown {name} {value!r}"))
         out[name] = code
+    key = query.get("key", "")
+    if key not in ("", "true", "false"):
+        errors.append(_bad("key", "true or false"))
+    out["key"] = None if key == "" else key == "true"
     q = query.get("q", "").strip()
     if len(q) > MAX_Q:
         errors.append(_bad("q", f"at most {MAX_Q} characters"))
@@ -126,7 +132,9 @@ def scope(who: Principal) -> tuple[str, list[Any]]:
     if who.role == "clerk":
         return ("EXISTS (SELECT 1 FROM case_timeline t WHERE t.case_id = c.case_id "
                 "AND t.seq = 1 AND t.actor_id = $1)", [who.actor_id])
-    raise error(403, "only staff, admin, a unit or a clerk may list cases")
+    if who.role == "leader" and who.is_person and who.name:
+        return "c.key_case AND c.leader = $1", [who.name]
+    raise error(403, "only staff, admin, a unit, a clerk or a leader may list cases")
 
 
 def build(who: Principal, f: dict[str, Any]) -> tuple[str, str, list[Any]]:
@@ -145,6 +153,8 @@ def build(who: Principal, f: dict[str, Any]) -> tuple[str, str, list[Any]]:
         if f.get(column):
             name = "assigned_unit" if column == "unit" else column
             clauses.append(f"c.{name} = {arg(f[column])}")
+    if f.get("key") is not None:
+        clauses.append(f"c.key_case = {arg(f['key'])}")
     if f.get("q"):
         escaped = f["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         clauses.append(f"c.title ILIKE {arg('%' + escaped + '%')}")
@@ -203,6 +213,7 @@ class CaseListApi:
             "jurisdiction": v.jurisdictions.render(row["jurisdiction"]),
             "received_at": iso(row["received_at"]), "assigned_unit": row["assigned_unit"],
             "signers": row["signers"], "last_action_at": iso(row["last_action_at"]),
+            "key_case": row["key_case"], "leader": row["leader"], "urges": row["urges"],
             "due_at": iso(key) if isinstance(key, datetime) else None,
         }
 

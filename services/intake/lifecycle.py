@@ -7,6 +7,15 @@ Orderings chosen where the contract leaves room (docs/domain.md §3):
 - ``in_progress`` is not a stored status: no action marks "work started" and the handling
   limit runs from acceptance (Art. 34), so ``accepted`` and ``extended`` are the in-progress
   statuses. A second ``extend`` is refused by the table (409, Art. 34 note).
+- An extension is asked for and answered (Art. 34, 经本行政机关负责人批准): ``extend`` records the
+  handler's request (the status stays ``accepted``, the clock keeps running), the unit head's
+  ``approve_extension`` makes the case ``extended`` (only that moves the handling due date) and
+  ``refuse_extension`` ends the request, after which a new one may be made. Once approved,
+  never again: ``extended`` has no ``extend``.
+- A hearing (听证, Art. 36) is opened and closed on a re-review request; its days do not count
+  towards the re-review decision limit, and no decision is taken while it is open.
+- ``urge`` (督办), ``flag_key`` and ``instruct`` (领导批示) are notes on the case, not
+  milestones: they keep the status. The second urge makes the case a key case, as ``flag_key``.
 - Feedback (反馈) follows closure; a rating follows feedback, because the petitioner rates an
   answer he has been told about. Each happens once.
 - A review request needs a closed case (so closure statistics count it) but its 30-day window
@@ -26,11 +35,19 @@ intake's
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from services.intake.case_model import (
+    Action,
+    ActionCommand,
+    ActionInvalid,
+    CaseEvent,
+    CaseState,
+    Decision,
+    Rating,
+)
 from services.intake.validation import CLOCK_SKEW, FieldError
 from shared.domain.schemas import STEP_OF_ACTION, StepType
 from shared.domain.statuses import CaseStatus
@@ -41,39 +58,23 @@ REVIEW_WINDOW_DAYS = 30  # Art. 35 and 36
 MAX_REASON = 2000
 
 
-class Action(StrEnum):
-    ASSIGN = "assign"  # internal
-    OBJECT = "object"
-    ACCEPT = "accept"
-    DECLINE = "decline"
-    TRANSFER_OUT = "transfer_out"
-    EXTEND = "extend"
-    REPLY = "reply"
-    CLOSE = "close"
-    FEEDBACK = "feedback"
-    RATE = "rate"
-    REQUEST_REVIEW = "request_review"
-    REVIEW_DECISION = "review_decision"
-    REQUEST_REREVIEW = "request_rereview"
-    REREVIEW_DECISION = "rereview_decision"
-
-
-class Rating(StrEnum):
-    SATISFIED = "satisfied"
-    BASICALLY_SATISFIED = "basically_satisfied"
-    UNSATISFIED = "unsatisfied"
-
-
 S, A = CaseStatus, Action
 
-# The lifecycle, in one place: status → {action: next status}. Absent means refused (409).
-TRANSITIONS: Mapping[CaseStatus, Mapping[Action, CaseStatus]] = {
+# Statuses in which the bureau still owes the petitioner something: where urging makes sense.
+_OWING = (S.REGISTERED, S.ASSIGNED, S.ACCEPTED, S.EXTENDED, S.REVIEW_REQUESTED,
+          S.REREVIEW_REQUESTED)
+# Every status a case can still move from: a leader's instruction or a key flag still matter.
+_LIVE = (*_OWING, S.REPLIED, S.CLOSED, S.FEEDBACK_GIVEN, S.RATED, S.REVIEWED)
+
+# The milestones: status → {action: next status}. Absent means refused (409).
+_MILESTONES: dict[CaseStatus, dict[Action, CaseStatus]] = {
     S.REGISTERED: {A.ASSIGN: S.ASSIGNED, A.TRANSFER_OUT: S.TRANSFERRED_OUT},
     S.ASSIGNED: {
         A.OBJECT: S.REGISTERED, A.ACCEPT: S.ACCEPTED, A.DECLINE: S.DECLINED,
         A.TRANSFER_OUT: S.TRANSFERRED_OUT,
     },
-    S.ACCEPTED: {A.EXTEND: S.EXTENDED, A.REPLY: S.REPLIED},
+    S.ACCEPTED: {A.EXTEND: S.ACCEPTED, A.APPROVE_EXTENSION: S.EXTENDED,
+                 A.REFUSE_EXTENSION: S.ACCEPTED, A.REPLY: S.REPLIED},
     S.EXTENDED: {A.REPLY: S.REPLIED},
     S.REPLIED: {A.CLOSE: S.CLOSED},
     S.CLOSED: {A.FEEDBACK: S.FEEDBACK_GIVEN, A.REQUEST_REVIEW: S.REVIEW_REQUESTED},
@@ -81,10 +82,19 @@ TRANSITIONS: Mapping[CaseStatus, Mapping[Action, CaseStatus]] = {
     S.RATED: {A.REQUEST_REVIEW: S.REVIEW_REQUESTED},
     S.REVIEW_REQUESTED: {A.REVIEW_DECISION: S.REVIEWED},
     S.REVIEWED: {A.REQUEST_REREVIEW: S.REREVIEW_REQUESTED},
-    S.REREVIEW_REQUESTED: {A.REREVIEW_DECISION: S.FINAL},
+    S.REREVIEW_REQUESTED: {A.HEARING_STARTED: S.REREVIEW_REQUESTED,
+                           A.HEARING_ENDED: S.REREVIEW_REQUESTED,
+                           A.REREVIEW_DECISION: S.FINAL},
     S.TRANSFERRED_OUT: {},
     S.DECLINED: {},
     S.FINAL: {},
+}
+# The lifecycle, in one place: the milestones plus the notes that keep the status.
+TRANSITIONS: Mapping[CaseStatus, Mapping[Action, CaseStatus]] = {
+    status: {**moves,
+             **({A.URGE: status} if status in _OWING else {}),
+             **({A.FLAG_KEY: status, A.INSTRUCT: status} if status in _LIVE else {})}
+    for status, moves in _MILESTONES.items()
 }
 
 # Every public action records one typed step event (shared with its consumers).
@@ -92,97 +102,31 @@ EVENTS: Mapping[Action, StepType] = {Action(a): step for a, step in STEP_OF_ACTI
 
 INTERNAL_ACTIONS = frozenset({A.ASSIGN})
 PUBLIC_ACTIONS: tuple[str, ...] = tuple(a.value for a in Action if a not in INTERNAL_ACTIONS)
-REASON_REQUIRED = frozenset({A.DECLINE, A.EXTEND, A.OBJECT, A.TRANSFER_OUT})
+REASON_REQUIRED = frozenset({A.DECLINE, A.EXTEND, A.OBJECT, A.TRANSFER_OUT,
+                             A.REFUSE_EXTENSION, A.URGE, A.INSTRUCT})
 IN_PROGRESS = frozenset({S.ACCEPTED, S.EXTENDED})
 TERMINAL = frozenset(s for s, moves in TRANSITIONS.items() if not moves)
 
 # Why some refusals happen, for a 409 that explains more than "not allowed".
 _NOTES: Mapping[tuple[CaseStatus, Action | None], str] = {
     (S.EXTENDED, A.EXTEND): "the handling limit may be extended only once (Art. 34)",
+    (S.EXTENDED, A.APPROVE_EXTENSION): "the handling limit may be extended only once (Art. 34)",
     (S.FINAL, None): "the case is final after re-review (Art. 36)",
     (S.DECLINED, None): "the case was declined",
     (S.TRANSFERRED_OUT, None): "the case was transferred out of the bureau",
 }
 
 
-@dataclass(frozen=True)
-class CaseState:
-    """What the lifecycle needs to know about a case (intake's row, minus personal data)."""
-
-    case_id: str
-    status: CaseStatus
-    received_at: datetime
-    last_action_at: datetime | None = None
-    objection_due: date | None = None  # last Asia/Shanghai day an objection is allowed
-    extension_days: int | None = None
-    replied_at: datetime | None = None
-    reviewed_at: datetime | None = None
-    review_request_due: date | None = None  # precomputed; else date(replied_at) + 30
-    rereview_request_due: date | None = None  # precomputed; else date(reviewed_at) + 30
-    rating: Rating | None = None
-
-
-@dataclass(frozen=True)
-class ActionCommand:
-    """One requested action: the body of ``POST /v1/cases/{id}/actions`` or routing's event."""
-
-    action: Action | str
-    at: datetime | None = None  # defaults to now
-    reason: str | None = None
-    days: int | None = None  # extend only
-    rating: Rating | str | None = None  # rate only
-    transfer_to: str | None = None  # transfer_out only: the body it goes to (no personal data)
-    objection_due: date | None = None  # assign only: last day the new unit may object
-    from_routing: bool = False  # applied from routing.events: internal actions allowed
-
-
-@dataclass(frozen=True)
-class CaseEvent:
-    """An event for ``case.events``: no free text, no personal data."""
-
-    type: StepType
-    case_id: str
-    at: datetime
-    status: CaseStatus
-    previous_status: CaseStatus
-    days: int | None = None
-    rating: Rating | None = None
-    transfer_to: str | None = None
-
-    def payload(self) -> dict[str, object]:
-        body: dict[str, object] = {
-            "case_id": self.case_id, "at": self.at.isoformat(), "status": self.status.value,
-            "previous_status": self.previous_status.value,
-        }
-        if self.days is not None:
-            body["days"] = self.days
-        if self.rating is not None:
-            body["rating"] = self.rating.value
-        if self.transfer_to is not None:
-            body["transfer_to"] = self.transfer_to
-        return body
-
-
-@dataclass(frozen=True)
-class Decision:
-    action: Action
-    previous_status: CaseStatus
-    status: CaseStatus
-    at: datetime
-    reason: str | None  # for intake's timeline only
-    state: CaseState  # the case after the action: what to persist
-    event: CaseEvent | None  # what to publish, None when nothing is
-
-
 class IllegalTransition(Exception):
     """The action is not possible in the case's status (HTTP 409); nothing changes."""
 
-    def __init__(self, current_status: str, action: str, allowed_actions: list[str]) -> None:
+    def __init__(self, current_status: str, action: str, allowed_actions: list[str],
+                 note: str | None = None) -> None:
         self.current_status = current_status
         self.action = action
         self.allowed_actions = allowed_actions
         status = CaseStatus(current_status)
-        note = _NOTES.get((status, Action(action))) or _NOTES.get((status, None))
+        note = note or _NOTES.get((status, Action(action))) or _NOTES.get((status, None))
         allowed = ", ".join(allowed_actions) or "none"
         super().__init__(
             f"cannot {action} a case that is {current_status}"
@@ -191,19 +135,35 @@ class IllegalTransition(Exception):
         )
 
 
-class ActionInvalid(ValueError):
-    """The action is possible but its details break a rule (HTTP 422); nothing changes."""
+def allowed_actions(status: CaseStatus | str | CaseState, *,
+                    include_internal: bool = False) -> list[str]:
+    """The actions allowed now, in the canonical order of ``Action``: the table's for a bare
+    status, and with a case's state also its guards (a pending request, an open hearing)."""
+    state = status if isinstance(status, CaseState) else None
+    moves = TRANSITIONS[status.status if isinstance(status, CaseState) else CaseStatus(status)]
+    return [a.value for a in Action if a in moves
+            and (include_internal or a not in INTERNAL_ACTIONS)
+            and (state is None or guard(state, a) is None)]
 
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
-        self.errors = errors
 
-
-def allowed_actions(status: CaseStatus | str, *, include_internal: bool = False) -> list[str]:
-    """The actions the table allows from ``status``, in the canonical order of ``Action``."""
-    moves = TRANSITIONS[CaseStatus(status)]
-    return [a.value for a in Action if a in moves and (include_internal or a not in
-                                                        INTERNAL_ACTIONS)]
+def guard(state: CaseState, action: Action) -> str | None:
+    """Why the case's own state refuses an action the table allows (a 409), or None."""
+    pending = state.extension_requested is not None
+    if action is A.EXTEND and pending:
+        return "an extension request is waiting for the unit head's answer"
+    if action in (A.APPROVE_EXTENSION, A.REFUSE_EXTENSION) and not pending:
+        return "no extension request is waiting for an answer"
+    if action is A.HEARING_STARTED and state.hearing_open:
+        return "a hearing is already open"
+    if action is A.HEARING_ENDED and not state.hearing_open:
+        return "no hearing is open"
+    if action is A.REREVIEW_DECISION and state.hearing_open:
+        return "the hearing must end before the re-review decision (Art. 36)"
+    if action is A.FLAG_KEY and state.key_case:
+        return "the case is a key case already"
+    if action is A.INSTRUCT and not state.key_case:
+        return "instructions are recorded on key cases (领导包案)"
+    return None
 
 
 def decide(state: CaseState, command: ActionCommand, *, now: datetime) -> Decision:
@@ -212,13 +172,15 @@ def decide(state: CaseState, command: ActionCommand, *, now: datetime) -> Decisi
         raise ValueError("now must be timezone-aware")
     action = _action(command)
     target = TRANSITIONS[state.status].get(action)
-    if target is None:
-        allowed = allowed_actions(state.status, include_internal=command.from_routing)
-        raise IllegalTransition(state.status.value, action.value, allowed)
+    why = guard(state, action) if target is not None else None
+    if target is None or why is not None:
+        allowed = allowed_actions(state, include_internal=command.from_routing)
+        raise IllegalTransition(state.status.value, action.value, allowed, why)
     errors: list[FieldError] = []
     at = _at(state, command, now, errors)
     reason = _reason(action, command.reason, errors)
     days, rating, transfer_to = _details(action, command, errors)
+    respond_by = _respond_by(action, command, at, errors)
     if at is not None:
         _window(state, action, at, errors)
     if errors or at is None:
@@ -226,17 +188,33 @@ def decide(state: CaseState, command: ActionCommand, *, now: datetime) -> Decisi
     objection_due = state.objection_due
     if action in (A.ASSIGN, A.OBJECT):  # each assignment opens its own objection window
         objection_due = command.objection_due
+    if action is A.APPROVE_EXTENSION:
+        days = state.extension_requested  # the request's days are what is approved
+    requested = {A.EXTEND: days, A.APPROVE_EXTENSION: None, A.REFUSE_EXTENSION: None,
+                 A.REPLY: None}.get(action, state.extension_requested)
+    urges = state.urges + (action is A.URGE)
     new_state = replace(
         state, status=target, last_action_at=at, objection_due=objection_due,
-        extension_days=days if action is A.EXTEND else state.extension_days,
+        extension_days=days if action is A.APPROVE_EXTENSION else state.extension_days,
         replied_at=at if action is A.REPLY else state.replied_at,
         reviewed_at=at if action is A.REVIEW_DECISION else state.reviewed_at,
         rating=rating if action is A.RATE else state.rating,
+        extension_requested=requested,
+        hearing_open={A.HEARING_STARTED: True, A.HEARING_ENDED: False}.get(
+            action, state.hearing_open),
+        # Urged twice, a case is a key case (督办 twice means the petition office is worried).
+        key_case=state.key_case or action is A.FLAG_KEY or urges >= 2,
+        urges=urges,
     )
     event = None
     if action in EVENTS:
-        event = CaseEvent(EVENTS[action], state.case_id, at, target, state.status, days, rating,
-                          transfer_to)
+        event = CaseEvent(EVENTS[action], state.case_id, at, target, state.status,
+                          days if action in (A.EXTEND, A.APPROVE_EXTENSION,
+                                             A.REFUSE_EXTENSION) else None,
+                          rating, transfer_to, respond_by,
+                          urges if action is A.URGE else None)
+        if action is A.REFUSE_EXTENSION:
+            event = replace(event, days=state.extension_requested)
     return Decision(action, state.status, target, at, reason, new_state, event)
 
 
@@ -287,7 +265,7 @@ def _details(
 ) -> tuple[int | None, Rating | None, str | None]:
     """Each detail belongs to one action: required there, refused elsewhere."""
     days, rating = command.days, None
-    if action is A.EXTEND:
+    if action is A.EXTEND:  # the request names the days; the approval takes them as asked
         if days is None:
             errors.append(FieldError("days", "days is required to extend"))
         elif isinstance(days, bool) or not isinstance(days, int):
@@ -317,6 +295,21 @@ def _details(
     elif command.transfer_to is not None and not (to and len(to) <= 200):
         errors.append(FieldError("transfer_to", "transfer_to must be 1 to 200 characters"))
     return days, rating, to
+
+
+def _respond_by(action: Action, command: ActionCommand, at: datetime | None,
+                errors: list[FieldError]) -> date | None:
+    """An urge names the new date the unit must answer by: not before the urge's own day."""
+    respond_by = command.respond_by
+    if action is not A.URGE:
+        if respond_by is not None:
+            errors.append(FieldError("respond_by", "respond_by applies only to urge"))
+        return None
+    if respond_by is None:
+        errors.append(FieldError("respond_by", "respond_by (YYYY-MM-DD) is required to urge"))
+    elif at is not None and respond_by < at.astimezone(SHANGHAI).date():
+        errors.append(FieldError("respond_by", "respond_by must not be before the urge"))
+    return respond_by
 
 
 def _window(state: CaseState, action: Action, at: datetime, errors: list[FieldError]) -> None:

@@ -84,6 +84,13 @@ def _schemas(vocab: Vocabulary) -> dict[str, Any]:
                                          "content": {"type": "string"}}},
         "external_id": oa.NULLABLE_STRING, "received_at": oa.DATE_TIME,
         "signers": {"type": "integer"}, "assigned_unit": oa.NULLABLE_STRING,
+        "key_case": {"type": "boolean"}, "urges": {"type": "integer"},
+        "extension_requested_days": {"type": ["integer", "null"],
+                                     "description": "an extension request awaiting the unit head"},
+        "hearing_open": {"type": "boolean"},
+        "representatives": {"type": "integer", "description": "how many a group visit named"},
+        "allowed_actions": {"type": "array", "items": {"type": "string"},
+                            "description": "what the caller's role may do on the case now"},
         "assigned_by": oa.NULLABLE_STRING, "assigned_ref": oa.NULLABLE_STRING,
         "petitioner": {"type": "object", "required": ["anonymous"],
                        "description": "identity fields for staff only (audited)"},
@@ -97,7 +104,11 @@ def _schemas(vocab: Vocabulary) -> dict[str, Any]:
                              "days": {"type": "integer", "minimum": 1, "maximum": 30},
                              "rating": {"enum": ["satisfied", "basically_satisfied",
                                                  "unsatisfied"]},
-                             "transfer_to": {"type": "string", "maxLength": 200}}}
+                             "transfer_to": {"type": "string", "maxLength": 200},
+                             "note": {"type": "string", "maxLength": 2000,
+                                      "description": "urge, instruct: the text (or reason)"},
+                             "respond_by": {"type": "string", "format": "date",
+                                            "description": "urge: the new response date"}}}
     acted = {"type": "object", "required": ["case_id", "action", "previous_status", "status",
                                             "at", "version", "allowed_actions"], "properties": {
         "case_id": {"type": "string"}, "action": {"type": "string"},
@@ -190,14 +201,17 @@ def document(vocab: Vocabulary) -> dict[str, Any]:
                 refusals=(403, 422),
                 parameters=[oa.query(n) for n in ("status", "unit", "channel", "category",
                                                   "jurisdiction", "q", "cursor")]
-                + [oa.query("sort", {"enum": ["due", "received"]}),
+                + [oa.query("key", {"enum": ["true", "false"]}),
+                   oa.query("sort", {"enum": ["due", "received"]}),
                    oa.query("limit", {"type": "integer", "minimum": 1, "maximum": 100})])},
         "/v1/cases/{case_id}": {"get": oa.operation(
             "A case with its timeline (staff: with personal data, audited)",
             {200: oa.json_body(oa.ref("Case"), "the case")}, refusals=(403, 404),
             parameters=[case_id])},
         "/v1/cases/{case_id}/actions": {"post": oa.operation(
-            "A lifecycle action by the assigned unit, staff or admin",
+            "A lifecycle action by the assigned unit, staff or admin; approve_extension and "
+            "refuse_extension by the unit head, urge and flag_key by staff, instruct by the "
+            "case's leader",
             {200: oa.json_body(oa.ref("ActionDone"), "the new status")},
             refusals=(400, 403, 404, 409, 413, 415, 429), parameters=[case_id],
             body=oa.json_request(oa.ref("Action")))},

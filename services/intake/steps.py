@@ -20,23 +20,28 @@ from shared.platform.auth import Actor
 from shared.platform.events import envelope_for
 from shared.platform.topics import CASE_EVENTS
 
-# Reasons the petitioner must be told (不予受理 and 延期 with their reasons, Art. 23 and 34,
-# and the written answer itself, 书面答复, Art. 34, which the tracking page shows); other
-# reasons (an objection, a transfer's grounds) stay internal.
-PUBLIC_REASONS = frozenset({Action.DECLINE, Action.EXTEND, Action.REPLY})
+# Reasons the petitioner must be told (不予受理 with its reason, Art. 23, and the written
+# answer itself, 书面答复, Art. 34, which the tracking page shows); other reasons (an objection,
+# a transfer's grounds, an urge, an instruction) stay internal. The reason for an extension
+# (延期, Art. 34) is told once the unit head approved it: the approval step carries the
+# request's reason as its public note, while a request that may yet be refused stays internal.
+PUBLIC_REASONS = frozenset({Action.DECLINE, Action.REPLY})
 
 
-def state_of(row: asyncpg.Record, calendar: WorkingCalendar, mode: CountingMode) -> CaseState:
-    """The lifecycle's view of a case row, with its windows counted on the calendar (the latest
-    version deadlines published, so a change of the calendar moves an open window at once)."""
+def state_of(row: asyncpg.Record, calendar: WorkingCalendar | None = None,
+             mode: CountingMode = CountingMode.calendar_roll_forward) -> CaseState:
+    """The lifecycle's view of a case row, with its windows counted on the calendar: the latest
+    version deadlines published, so a change of the calendar moves an open window at once
+    (without one, the windows are left out: enough to tell what actions are allowed now)."""
 
     def window(kind: DeadlineKind, start: object) -> date | None:
-        if start is None:
+        if start is None or calendar is None:
             return None
         return compute_due(kind, local_date(start), calendar, mode).due_date  # type: ignore[arg-type]
 
     objection_due = row["objection_due"]
-    if row["objection_from"] is not None and row["status"] == CaseStatus.ASSIGNED:
+    if calendar is not None and row["objection_from"] is not None \
+            and row["status"] == CaseStatus.ASSIGNED:
         objection_due = compute_due(DeadlineKind.objection, row["objection_from"], calendar,
                                     mode).due_date
 
@@ -52,6 +57,10 @@ def state_of(row: asyncpg.Record, calendar: WorkingCalendar, mode: CountingMode)
         review_request_due=window(DeadlineKind.review_request, row["replied_at"]),
         rereview_request_due=window(DeadlineKind.rereview_request, row["reviewed_at"]),
         rating=Rating(row["rating"]) if row["rating"] else None,
+        extension_requested=row["extension_requested_days"],
+        hearing_open=row["hearing_open"],
+        key_case=row["key_case"],
+        urges=row["urges"],
     )
 
 
@@ -67,13 +76,15 @@ async def persist(conn: asyncpg.Connection, row: asyncpg.Record, decision: Decis
         UPDATE cases SET status = $3, version = version + 1, last_action_at = $4,
                objection_due = $5, extended_days = $6, replied_at = $7, reviewed_at = $8,
                rating = $9, assigned_unit = $10,
-               transfer_to = coalesce($11, transfer_to)
+               transfer_to = coalesce($11, transfer_to), extension_requested_days = $12,
+               hearing_open = $13, key_case = $14, urges = $15
         WHERE case_id = $1 AND version = $2
         RETURNING version
         """,
         row["case_id"], row["version"], s.status.value, s.last_action_at, s.objection_due,
         s.extension_days, s.replied_at, s.reviewed_at, s.rating.value if s.rating else None,
-        unit, decision.event.transfer_to if decision.event else None,
+        unit, decision.event.transfer_to if decision.event else None, s.extension_requested,
+        s.hearing_open, s.key_case, s.urges,
     )
     if new_version is None:
         return None
@@ -82,9 +93,15 @@ async def persist(conn: asyncpg.Connection, row: asyncpg.Record, decision: Decis
         "days": event.days if event else None,
         "rating": event.rating.value if event and event.rating else None,
         "transfer_to": event.transfer_to if event else None,
+        "respond_by": event.respond_by.isoformat() if event and event.respond_by else None,
+        "urge_count": event.urge_count if event else None,
     }.items() if v is not None}
     public = decision.reason if action in PUBLIC_REASONS else None
     internal = decision.reason if action not in PUBLIC_REASONS else None
+    if action is Action.APPROVE_EXTENSION:
+        public = await conn.fetchval(
+            "SELECT internal_note FROM case_timeline WHERE case_id = $1 AND action = 'extend' "
+            "ORDER BY seq DESC LIMIT 1", row["case_id"])
     await add_timeline(conn, row["case_id"], new_version, action.value, s.status.value,
                        decision.at, actor, public, internal, details)
     if publish and event is not None:
@@ -94,7 +111,8 @@ async def persist(conn: asyncpg.Connection, row: asyncpg.Record, decision: Decis
                   previous_status=event.previous_status.value, sequence=new_version,
                   unit=row["assigned_unit"], days=event.days,
                   rating=event.rating.value if event.rating else None,
-                  transfer_to=event.transfer_to),
+                  transfer_to=event.transfer_to, respond_by=event.respond_by,
+                  urge_count=event.urge_count),
             subject=event.case_id, source=SOURCE, time=event.at,
         )])
     return int(new_version)

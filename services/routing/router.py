@@ -38,6 +38,7 @@ log = get_logger(__name__)
 
 THIRD_REPEAT = "third_repeat_12m"
 FLAGGED = "flagged"
+URGED_TWICE = "urged_twice"  # the petition office urged the case a second time (督办)
 # Statuses in which a case may still be (re)assigned.
 ASSIGNABLE = frozenset({"registered", "assigned", "accepted", "extended"})
 # Reach of the earlier-case query beyond open and final cases: twelve months (the key-case
@@ -128,10 +129,12 @@ class Router:
             await self.escalate(conn, original, event_id, rules, effects, at=received_at)
 
     async def escalate(self, conn: asyncpg.Connection, case_id: str, event_id: str,
-                       rules: RuleSet, effects: Effects, *, at: datetime | None = None
-                       ) -> None:
-        """A third petition within twelve months was linked to ``case_id``: the open original
-        becomes a key case and gets a responsible leader (a new assignment version)."""
+                       rules: RuleSet, effects: Effects, reason: str = THIRD_REPEAT, *,
+                       at: datetime | None = None) -> None:
+        """The open case ``case_id`` becomes a key case and gets a responsible leader (a new
+        assignment version): a third petition within twelve months was linked to it, staff
+        flagged it, or it was urged twice. ``at``: the case's time of the step that caused it
+        (the repeat's receipt, the flag, the urge), which the assignment carries."""
         row = await store.lock_petition(conn, case_id)
         if row is None or row["outcome"] != "assigned" or row["status"] not in OPEN_STATUSES:
             return
@@ -139,12 +142,13 @@ class Router:
         if current is None or current["key_case"] or current["unit"] is None:
             return
         try:
-            decision = decide.reassign(store.facts_of(row, extra_key=(THIRD_REPEAT,)),
+            decision = decide.reassign(store.facts_of(row, extra_key=(reason,)),
                                        current["unit"], rules, rule_id="key_case")
         except ReassignmentRefused:  # cannot happen for the unit it already has; stay safe
             return
         d = Decided(case_id, current["assignment_version"] + 1, decision, "escalation",
                     self._clock.now(), derived_id(event_id, f"escalate:{case_id}"), case_at=at)
+        # (the derived id keeps a redelivered flag or urge from deciding twice)
         await store.insert_decisions(conn, [d])
         await store.set_outcome(conn, case_id, outcome="assigned",
                                 key_reasons=decision.key_reasons,
@@ -174,6 +178,12 @@ class Router:
                                  extended_days=extended, handling_due=due)
         if env.type == StepType.OBJECTED:
             await self._objected(conn, env, data, rules, effects)
+        elif env.type == StepType.KEY_FLAGGED:
+            await self.escalate(conn, data.case_id, env.id, rules, effects, reason=FLAGGED,
+                                at=data.at)
+        elif env.type == StepType.URGED and (data.urge_count or 0) >= 2:
+            await self.escalate(conn, data.case_id, env.id, rules, effects,
+                                reason=URGED_TWICE, at=data.at)
 
     async def _objected(self, conn: asyncpg.Connection, env: Envelope, data: CaseStep,
                         rules: RuleSet, effects: Effects) -> None:

@@ -1,8 +1,9 @@
 """The statistics HTTP API (docs/domain.md §6).
 
-Who may read: staff and admin tokens only. Figures carry no personal data, but they are the
-bureau's official, unpublished statistics; channels and units have no business reading them.
-A missing or unknown token is 401, any other role 403 (shared.platform.web.require_staff).
+Who may read: staff and admin, and bureau leaders (包案领导, who watch the operations dashboard).
+Figures carry no personal data, but they are the bureau's official, unpublished statistics;
+channels, units and clerks have no business reading them. A missing or unknown token is 401,
+any other role 403 (``require_reader``).
 
 - ``GET /v1/stats/summary?from&to[&as_of][&channel&jurisdiction&category][&compare=yoy|previous]``
 - ``GET /v1/stats/breakdown?by=jurisdiction|category|channel|unit|month&from&to[...]``
@@ -27,10 +28,18 @@ from services.statistics.params import ParamErrors, baseline, parse_report, pars
 from services.statistics.queries import StatsQuery
 from services.statistics.reader import Reader
 from shared.domain.vocab import Vocabulary
+from shared.platform.auth import Principal
 from shared.platform.clock import Clock, iso
-from shared.platform.web import field_errors, json_response, require_staff
+from shared.platform.web import error, field_errors, json_response, principal
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def require_reader(request: web.Request) -> Principal:
+    who = principal(request)
+    if not (who.is_staff or who.role == "leader"):
+        raise error(403, "statistics need a staff, admin or leader credential")
+    return who
 
 
 def _params(request: web.Request) -> Mapping[str, Sequence[str]]:
@@ -53,7 +62,7 @@ class StatsApi:
         app.router.add_get("/v1/reports/quarterly", self.quarterly)
 
     async def summary(self, request: web.Request) -> web.Response:
-        require_staff(request)
+        require_reader(request)
         try:
             req = parse_stats(_params(request), now=self._clock.now(), vocab=self._vocab)
             base = baseline(req.query, req.compare) if req.compare else None
@@ -68,7 +77,7 @@ class StatsApi:
         return json_response(body)
 
     async def breakdown(self, request: web.Request) -> web.Response:
-        require_staff(request)
+        require_reader(request)
         try:
             req = parse_stats(_params(request), now=self._clock.now(), vocab=self._vocab,
                               breakdown=True)
@@ -82,7 +91,7 @@ class StatsApi:
         return json_response(body)
 
     async def quarterly(self, request: web.Request) -> web.Response:
-        require_staff(request)
+        require_reader(request)
         try:
             req = parse_report(_params(request), now=self._clock.now())
         except ParamErrors as exc:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from shared.domain.calendar import WorkingCalendar
 
 __all__ = [
+    "CONFIGURED_LENGTH_KINDS",
     "LIMITS",
     "MAX_EXTENSION_DAYS",
     "SHANGHAI",
@@ -33,6 +34,7 @@ __all__ = [
     "Due",
     "Limit",
     "compute_due",
+    "hearing_days",
     "local_date",
     "overdue_after",
     "start_of_local_day",
@@ -65,6 +67,13 @@ class DeadlineKind(StrEnum):
     review_decision = "review_decision"
     rereview_request = "rereview_request"
     rereview_decision = "rereview_decision"
+    # The report back to the body that handed the case over (交办): its length is that body's
+    # own limit (configuration), not the law's.
+    report_back = "report_back"
+
+
+# Kinds whose length each case carries (``compute_due(..., days=N)``); LIMITS holds a default.
+CONFIGURED_LENGTH_KINDS = frozenset({DeadlineKind.report_back})
 
 
 class DayUnit(StrEnum):
@@ -137,7 +146,41 @@ LIMITS: Final[Mapping[DeadlineKind, Limit]] = MappingProxyType(dict([
     _limit(_K.rereview_decision, 30, _CAL, 36, "re-review request",
            "自收到复核请求之日起30日内提出复核意见（听证时间不计入）",
            "Give the re-review decision within 30 days of the request (hearing time excluded)"),
+    (_K.report_back, Limit(
+        _K.report_back, 90, _CAL, "交办机关要求", "receipt of the hand-off",
+        "在交办机关规定的期限内办结并向交办机关报告办理结果（办结报告）",
+        "Report the outcome to the body that handed the case over, within that body's limit")),
 ]))
+
+
+# Art. 36: 听证所需时间不计算在期限内 — the re-review decision limit excludes hearing time.
+PAUSABLE: Final = frozenset({DeadlineKind.rereview_decision})
+
+
+def counted_unit(kind: DeadlineKind | str, mode: CountingMode | str) -> DayUnit:
+    """What one day of ``kind``'s limit counts under ``mode``."""
+    if LIMITS[DeadlineKind(kind)].unit is DayUnit.working or (
+            CountingMode(mode) is CountingMode.working_days):
+        return DayUnit.working
+    return DayUnit.calendar
+
+
+def hearing_days(spans: Iterable[tuple[date, date]], calendar: WorkingCalendar,
+                 unit: DayUnit) -> int:
+    """The days hearings took, excluded from the limit: every local date from a hearing's
+    first day to its last, both included, counted once however many hearings overlap it; in
+    working days only the working days among them (a holiday inside a hearing was not going
+    to count anyway)."""
+    days: set[date] = set()
+    for first, last in spans:
+        first = _reject_datetime(first, "first")
+        last = _reject_datetime(last, "last")
+        if last < first:
+            raise ValueError(f"a hearing cannot end ({last}) before it starts ({first})")
+        days.update(first + timedelta(days=i) for i in range((last - first).days + 1))
+    if unit is DayUnit.working:
+        return sum(1 for day in days if calendar.is_working_day(day))
+    return len(days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +199,7 @@ class Due:
     rule: str  # one line saying how the date was counted
     description_zh: str
     description_en: str
+    paused_days: int = 0  # hearing days excluded (re-review decision, Art. 36)
 
 
 def _reject_datetime(value: object, name: str) -> date:
@@ -172,12 +216,18 @@ def compute_due(
     calendar: WorkingCalendar,
     mode: CountingMode | str = CountingMode.calendar_roll_forward,
     extension_days: int = 0,
+    days: int | None = None,
+    paused_days: int = 0,
 ) -> Due:
     """The due date of `kind` for a clock started on the local date `start`.
 
     Days are counted from the day after `start`. An extension of N days (handling only,
     1..30) makes the limit 60 + N days from acceptance; the roll-forward applies to that final
-    day only, never to the original 60th day.
+    day only, never to the original 60th day. `days` gives the length of a kind whose length is
+    configuration (the report back, 1..366); other kinds' lengths are the law's.
+    `paused_days` (the re-review decision only, counted by `hearing_days`) lengthen the limit
+    the same way: the roll-forward applies to the day reached after them, not to the first due
+    date plus the pause.
     """
     kind = DeadlineKind(kind)
     mode = CountingMode(mode)
@@ -192,9 +242,23 @@ def compute_due(
                 f"an extension is 1..{MAX_EXTENSION_DAYS} days, got {extension_days}"
             )
 
+    if isinstance(paused_days, bool) or not isinstance(paused_days, int) or paused_days < 0:
+        raise ValueError("paused_days must be a non-negative int")
+    if paused_days and kind not in PAUSABLE:
+        raise ValueError(f"only hearing time of a re-review pauses a limit, not {kind.value}")
+
     limit = LIMITS[kind]
-    length = limit.days + extension_days
-    length_text = f"{limit.days}+{extension_days}" if extension_days else str(limit.days)
+    base = limit.days
+    if days is not None:
+        if kind not in CONFIGURED_LENGTH_KINDS:
+            raise ValueError(f"the length of {kind.value} is the law's, not configuration")
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 366:
+            raise ValueError(f"a configured limit is 1..366 days, got {days!r}")
+        base = days
+    length = base + extension_days + paused_days
+    length_text = f"{base}+{extension_days}" if extension_days else str(base)
+    if paused_days:
+        length_text += f"+{paused_days} (hearing)"
     if limit.unit is DayUnit.working or mode is CountingMode.working_days:
         unit = DayUnit.working
         due_date, provisional = calendar.add_working_days(start, length)
@@ -217,6 +281,7 @@ def compute_due(
         rule=f"{rule} ({limit.article})",
         description_zh=limit.description_zh,
         description_en=limit.description_en,
+        paused_days=paused_days,
     )
 
 

@@ -15,6 +15,15 @@ from playwright.async_api import Browser, Page, expect
 from shared.tools.testing.people import PASSWORD, add_account
 from shared.tools.testing.tokens import STAFF, bearer
 from tests.integration.browser_support import chromium, screenshot_path
+from tests.integration.console_checks import (
+    COUNTS,
+    RATES,
+    agree,
+    api,
+    counted_today,
+    dashboard_figures,
+    routed_letter,
+)
 from tests.integration.intake_support import resident_id
 
 WAIT_MS = 30_000  # routing assigns within seconds; the queue polls every 5 s
@@ -48,6 +57,13 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack) -> None:
         await queue.goto(f"{console}/queue")
         await queue.screenshot(path=screenshot_path("queue-before"), full_page=True)
 
+        # 大屏, open before the letter arrives: it must count it without a reload.
+        office = await signed_in(browser, console, staff["username"])
+        await office.goto(f"{console}/dashboard")
+        await agree(office, lambda: dashboard_figures(stack))
+        before = int(await office.get_by_test_id("dash-today_total").inner_text())
+        await expect(office.locator("#dash-chart-month canvas")).to_have_count(1)
+
         desk = await signed_in(browser, console, clerk["username"])
         await expect(desk.get_by_role("heading", name="登记信访事项")).to_be_visible()
         await desk.get_by_label("来源渠道").select_option("letter")
@@ -76,6 +92,11 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack) -> None:
         code = (await desk.get_by_test_id("query-code").inner_text()).strip()
         assert tracking_no and code
         await desk.screenshot(path=screenshot_path("receipt"), full_page=True)
+
+        await counted_today(stack, more_than=before)
+        await agree(office, lambda: dashboard_figures(stack))  # refreshed in place
+        assert int(await office.get_by_test_id("dash-today_total").inner_text()) > before
+        await office.screenshot(path=screenshot_path("dashboard"), full_page=True)
 
         # The handler's open queue shows the new case by itself (htmx polling, no reload).
         row = queue.locator(f'#new-cases tr[data-tracking-no="{tracking_no}"]')
@@ -141,13 +162,24 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack) -> None:
         await other.screenshot(path=screenshot_path("denied"), full_page=True)
 
         # The petition office finds it by a word of its title, across units.
-        office = await signed_in(browser, console, staff["username"])
+        await office.goto(f"{console}/search")
         await office.get_by_label("标题关键词").fill(mark)
         await office.get_by_role("button", name="查询").click()
         await expect(office.get_by_test_id("search-total")).to_have_text("1")
         await expect(office.locator(f'tr[data-tracking-no="{tracking_no}"]')).to_contain_text(
             "吉州区教育局")
         await office.screenshot(path=screenshot_path("search"), full_page=True)
+
+        # 改派: the office sends a routed case to another unit with a reason.
+        routed = await routed_letter(stack)
+        await office.goto(f"{console}/cases/{routed['case_id']}")
+        await expect(office.get_by_role("heading", name="交办与关联")).to_be_visible()
+        await office.get_by_label("改派至").select_option("jian_bureau")
+        await office.get_by_label("改派理由").fill("属吉安县学校，改由县教育局办理")
+        await office.get_by_role("button", name="改派", exact=True).click()
+        await expect(office.get_by_role("status")).to_contain_text("已改派")
+        await expect(office.get_by_text("信访科改派：属吉安县学校")).to_be_visible()
+        await office.screenshot(path=screenshot_path("case-office"), full_page=True)
 
         # 统计: every figure on the page is the statistics API's for the same period.
         await office.goto(f"{console}/stats")
@@ -165,3 +197,25 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack) -> None:
                 f"{summary[key]:.2f}%")
         await expect(office.locator("#chart-channel canvas")).to_have_count(1)
         await office.screenshot(path=screenshot_path("stats"), full_page=True)
+        # 环比: the baseline and the change of every figure are the API's comparison.
+        await office.get_by_label("对比").select_option("previous")
+        await office.get_by_role("button", name="统计").click()
+        await expect(office.get_by_role("heading", name=re.compile("环比"))).to_be_visible()
+
+        async def previous() -> dict[str, str]:
+            compared = await api(stack, "statistics", "/v1/stats/summary", compare="previous",
+                                 **{"from": start, "to": end})
+            out = {}
+            for key, c in compared["comparison"]["changes"].items():
+                if key in COUNTS:
+                    out[f"cmp-{key}-baseline"] = str(c["baseline"])
+                    out[f"cmp-{key}-change"] = f"{c['change']:+d}"
+                elif key in RATES:
+                    out[f"cmp-{key}-baseline"] = f"{c['baseline']:.2f}%"
+            return out
+
+        await agree(office, previous)
+        async with office.expect_download() as download:
+            await office.get_by_role("link", name="CSV").first.click()
+        assert re.fullmatch(r"xinfang-\d{4}-Q[1-4]\.csv", (await download.value).suggested_filename)
+        await office.screenshot(path=screenshot_path("stats-previous"), full_page=True)

@@ -11,7 +11,7 @@ import aiohttp
 import asyncpg
 
 from services.deadlines.reconcile import Policy
-from services.deadlines.schema import DDL, PARKING_DDL
+from services.deadlines.schema import DDL, HEARING_DDL, PARKING_DDL
 from services.deadlines.sweep import Backoff, Sweep
 from shared.domain.limits import CountingMode
 from shared.platform.migrations import statements
@@ -117,7 +117,8 @@ async def test_a_batch_the_database_refuses_is_narrowed_down_to_its_timer(stack:
     pool = None
     try:
         await conn.execute(f"CREATE SCHEMA {schema}; SET search_path = {schema}")
-        for stmt in [*statements(DDL), *statements(PARKING_DDL), *statements(OUTBOX_DDL)]:
+        for stmt in [*statements(DDL), *statements(PARKING_DDL), *statements(HEARING_DDL),
+                     *statements(OUTBOX_DDL)]:
             await conn.execute(stmt)
         await conn.execute(_REFUSE)
         overdue_since_2025 = _BROKEN.replace("'0001-01-02'", "'2025-01-02'")

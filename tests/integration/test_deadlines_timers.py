@@ -49,10 +49,12 @@ class CaseScript:
         self.outgoing.append((topic, envelope_for(data, subject=self.case_id, source="tests",
                                                   time=at)))
 
-    def registered(self, at: datetime) -> CaseScript:
+    def registered(self, at: datetime, channel: str = "letter",
+                   assigned_by: str | None = None) -> CaseScript:
         self._add(CASE_EVENTS.name(), CaseRegistered(
-            case_id=self.case_id, tracking_no=f"T-{self.case_id[:8]}", channel="letter",
-            jurisdiction=self.jurisdiction, category="fees", received_at=at), at)
+            case_id=self.case_id, tracking_no=f"T-{self.case_id[:8]}", channel=channel,
+            jurisdiction=self.jurisdiction, category="fees", received_at=at,
+            assigned_by=assigned_by), at)
         return self
 
     def assigned(self, at: datetime, version: int = 1000) -> CaseScript:
@@ -224,7 +226,7 @@ async def test_extension_moves_the_handling_due_date(stack: Any) -> None:
     assert (before.due_date, after.due_date) == (date(2026, 10, 8), date(2026, 10, 22))
     async with aiohttp.ClientSession() as http:
         await timer_when(http, case.case_id, "handling", due_date="2026-10-08")
-        case.step("extend", accepted_at + timedelta(days=40), days=20)
+        case.step("approve_extension", accepted_at + timedelta(days=40), days=20)
         await produce(stack.bootstrap, [case])
         handling = await timer_when(http, case.case_id, "handling", due_date="2026-10-22")
     assert (handling["extension_days"], handling["length_days"]) == (20, 80)

@@ -1,6 +1,7 @@
 """The case lifecycle over the real stack: a full path to final with every event once and in
 order; every illegal (status, action) pair refused with 409 and nothing changed; roles,
-extensions, windows, races and redelivery."""
+extensions, windows, races and redelivery. (The extension's approval by the unit head, hearings,
+urges and instructions: test_statutory_chain.py.)"""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import asyncpg
 from services.intake.lifecycle import PUBLIC_ACTIONS, TRANSITIONS, CaseStatus
 from shared.platform.topics import CASE_EVENTS
 from shared.tools.testing.helpers import end_offsets, eventually, read_topic
-from shared.tools.testing.tokens import STAFF, unit_token
+from shared.tools.testing.tokens import ADMIN, STAFF, unit_token
 from tests.integration.lifecycle_support import (
     act,
     assign,
@@ -28,7 +29,8 @@ from tests.integration.lifecycle_support import (
 # The path to final, with valid details for each step, and the event each step publishes.
 PATH: list[tuple[str, dict[str, Any], str]] = [
     ("accept", {}, "case.accepted"),
-    ("extend", {"days": 10, "reason": "需补充调查"}, "case.extended"),
+    ("extend", {"days": 10, "reason": "需补充调查"}, "case.extension_requested"),
+    ("approve_extension", {}, "case.extended"),
     ("reply", {}, "case.replied"),
     ("close", {}, "case.closed"),
     ("feedback", {}, "case.feedback_given"),
@@ -59,7 +61,7 @@ async def test_full_path_to_final_publishes_each_step_once_in_order(stack) -> No
         await assign(http, stack, case_id, at=days_ago(19.5))
         for i, (action, fields, _) in enumerate(PATH):
             status, body = await act(http, stack, case_id, action, at=days_ago(19 - i),
-                                     **fields)
+                                     token=_token(action), **fields)
             assert status == 200, (action, body)
         record = await read_case(http, stack, case_id)
     assert record["status"] == "final"
@@ -76,22 +78,36 @@ async def test_full_path_to_final_publishes_each_step_once_in_order(stack) -> No
     sequences = [getattr(e.data, "sequence", 1) for e in events]
     assert sequences == sorted(sequences) and len(set(sequences)) == len(sequences)
     assert events[2].data.days == 10  # type: ignore[attr-defined]
+    assert events[3].data.days == 10  # type: ignore[attr-defined]  # the approval
+
+
+def _token(action: str) -> str | None:
+    """The unit's machine token may request an extension, not approve it (the unit head's,
+    or admin's): docs/domain.md §7."""
+    return ADMIN if action == "approve_extension" else None
+
+
+# Only a key case's own leader instructs on it: admin gets 403 before the table is consulted.
+_NOT_ADMINS = {"instruct"}
 
 
 async def _illegal_everywhere(http: aiohttp.ClientSession, stack: Any, case_id: str,
-                              status: CaseStatus) -> int:
+                              status: CaseStatus, *, pending: bool = False) -> int:
     """Try every action the table refuses in ``status``; return how many were tried."""
     allowed = {a.value for a in TRANSITIONS[status]}
+    # The case's own state refuses some of what the table allows (docs/domain.md §3).
+    guarded = {"extend"} if pending else {"approve_extension", "refuse_extension"}
+    guarded |= {"hearing_ended"}
     before = await _version(stack, case_id)
     tried = 0
     for action in PUBLIC_ACTIONS:
-        if action in allowed:
+        if action in allowed or action in _NOT_ADMINS:
             continue
-        code, body = await act(http, stack, case_id, action, token=STAFF, reason="x", days=5,
+        code, body = await act(http, stack, case_id, action, token=ADMIN, reason="x", days=5,
                                rating="satisfied")
         assert code == 409, (status, action, body)
         assert body["status"] == status.value
-        assert set(body["allowed_actions"]) == allowed - {"assign"}
+        assert set(body["allowed_actions"]) == allowed - {"assign"} - _NOT_ADMINS - guarded
         tried += 1
     assert await _version(stack, case_id) == before, f"a refusal changed the case in {status}"
     return tried
@@ -105,9 +121,11 @@ async def test_every_illegal_transition_is_refused_and_changes_nothing(stack) ->
         await assign(http, stack, main, at=days_ago(29.5))
         tried += await _illegal_everywhere(http, stack, main, CaseStatus.ASSIGNED)
         for i, (action, fields, _) in enumerate(PATH):
-            code, body = await act(http, stack, main, action, at=days_ago(29 - i), **fields)
+            code, body = await act(http, stack, main, action, at=days_ago(29 - i),
+                                   token=_token(action), **fields)
             assert code == 200, body
-            tried += await _illegal_everywhere(http, stack, main, CaseStatus(body["status"]))
+            tried += await _illegal_everywhere(http, stack, main, CaseStatus(body["status"]),
+                                               pending=action == "extend")
         for action, fields, terminal in (("decline", {"reason": "不属于信访事项"}, "declined"),
                                          ("transfer_out", {"reason": "非教育系统职责",
                                                            "transfer_to": "市人社局"},
@@ -118,8 +136,10 @@ async def test_every_illegal_transition_is_refused_and_changes_nothing(stack) ->
             assert code == 200, body
             tried += await _illegal_everywhere(http, stack, side, CaseStatus(terminal))
     # Every status has been visited: the whole table of refused pairs was exercised.
-    refused = sum(len(PUBLIC_ACTIONS) - len({a for a in TRANSITIONS[s] if a.value != "assign"})
-                  for s in CaseStatus)
+    # (accepted is visited twice: before the extension request and while it waits.)
+    refused = sum(len(set(PUBLIC_ACTIONS) - _NOT_ADMINS
+                      - {a.value for a in TRANSITIONS[s]})
+                  for s in [*CaseStatus, CaseStatus.ACCEPTED])
     assert tried == refused
 
 
@@ -138,6 +158,11 @@ async def test_wrong_unit_extension_limits_and_review_window(stack) -> None:
         assert code == 422 and body["errors"][0]["field"] == "reason"
         code, _ = await act(http, stack, case_id, "extend", days=30, reason="复杂",
                             at=days_ago(70))
+        assert code == 200
+        code, body = await act(http, stack, case_id, "approve_extension", at=days_ago(70))
+        assert code == 403 and "unit_head" in body["error"]  # a machine token: no head
+        code, _ = await act(http, stack, case_id, "approve_extension", at=days_ago(70),
+                            token=ADMIN)
         assert code == 200
         code, body = await act(http, stack, case_id, "extend", days=5, reason="再延")
         assert code == 409 and "once" in body["error"]

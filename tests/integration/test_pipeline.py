@@ -154,14 +154,14 @@ async def test_data_errors_are_the_events_fault(pool: asyncpg.Pool) -> None:
 
 async def test_unknown_type_or_newer_version_is_skipped_and_counted(pool: asyncpg.Pool) -> None:
     before = IGNORED.labels("case.linked", "2")._value.get()
-    before_type = IGNORED.labels("case.hearing_started", "1")._value.get()
+    before_type = IGNORED.labels("case.site_visited", "1")._value.get()
     p = pipeline(pool, Recorder())
-    await p.process([message(0, version=2), message(1, event_type="case.hearing_started"),
+    await p.process([message(0, version=2), message(1, event_type="case.site_visited"),
                      message(2)])
     assert await applied(pool) == 1
     assert await pool.fetchval("SELECT count(*) FROM parked") == 0
     assert IGNORED.labels("case.linked", "2")._value.get() == before + 1
-    assert IGNORED.labels("case.hearing_started", "1")._value.get() == before_type + 1
+    assert IGNORED.labels("case.site_visited", "1")._value.get() == before_type + 1
 
 
 async def test_a_chunk_that_times_out_is_halved_until_it_fits_then_grows(pool: asyncpg.Pool

@@ -82,8 +82,9 @@ async def world(stack) -> dict[str, Any]:
 async def test_cell(stack, world: dict[str, Any], row: dict[str, Any], caller: str,
                     expected: int) -> None:
     case = world["case"]
-    path = row["path"].format(case_id=case["case_id"], tracking_no=case["tracking_no"],
-                              query_code=case["query_code"])
+    ids = {"case_id": case["case_id"], "tracking_no": case["tracking_no"],
+           "query_code": case["query_code"]}
+    path = row["path"].format(**ids)
     headers = dict(world["headers"][caller])
     kwargs: dict[str, Any] = {"headers": headers}
     body = row.get("body")
@@ -92,8 +93,9 @@ async def test_cell(stack, world: dict[str, Any], row: dict[str, Any], caller: s
     elif isinstance(body, str):
         kwargs["data"] = body.encode()
         headers["Content-Type"] = row["content_type"]
-    elif body is not None:
-        kwargs["json"] = body
+    elif body is not None:  # placeholders in a JSON body's strings too (the query code)
+        kwargs["json"] = {k: v.format(**ids) if isinstance(v, str) else v
+                          for k, v in body.items()}
     async with aiohttp.ClientSession() as http, http.request(
             row["method"], stack.url(row["service"], path), **kwargs) as r:
         answer = await r.text()

@@ -131,13 +131,15 @@ class Clerks:
         extension = rng.randint(1, 30) if rng.random() < 0.25 else 0
         if rng.random() < 0.2:  # still being handled (overdue, since all this is long past)
             if extension:
-                await self.act(case_id, "extend", accepted + _hours(rng, 24, 1000),
-                               days=extension, reason="案情复杂")
+                asked = accepted + _hours(rng, 24, 1000)
+                await self.act(case_id, "extend", asked, days=extension, reason="案情复杂")
+                await self.act(case_id, "approve_extension", asked)
             return
         closed = accepted + timedelta(days=rng.uniform(15, 110))  # on time or late
         if extension:
-            await self.act(case_id, "extend", accepted + (closed - accepted) * rng.uniform(
-                0.05, 0.6), days=extension, reason="案情复杂")
+            asked = accepted + (closed - accepted) * rng.uniform(0.05, 0.6)
+            await self.act(case_id, "extend", asked, days=extension, reason="案情复杂")
+            await self.act(case_id, "approve_extension", asked)
         replied = closed - _hours(rng, 0, 72)
         await self.act(case_id, "reply", replied)
         await self.act(case_id, "close", closed)

@@ -196,7 +196,7 @@ class Case:
         step("transfer_out", self.transferred_at)
         step("decline", self.declined_at)
         step("accept", self.accepted_at)
-        step("extend", self.extended_at, days=self.extension_days)
+        step("approve_extension", self.extended_at, days=self.extension_days)
         step("reply", self.closed_at)
         step("close", self.closed_at)
         step("feedback", self.feedback_at)

@@ -66,8 +66,8 @@ def newer_events() -> list[tuple[bytes, bytes]]:
         CaseRegistered(case_id=case_id, tracking_no="XF-UPG-1", channel="letter",
                        jurisdiction="jizhou", category="fees", received_at=now),
         subject=case_id, source="tests/newer-intake", time=now)))
-    hearing["type"] = "case.hearing_started"
-    hearing["dataschema"] = "urn:xinfang:case.hearing_started:1"
+    hearing["type"] = "case.site_visited"
+    hearing["dataschema"] = "urn:xinfang:case.site_visited:1"
     hearing["data"] = {"case_id": case_id, "at": now.isoformat(), "status": "accepted",
                        "previous_status": "accepted", "sequence": 5}
     out.append((case_id.encode(), orjson.dumps(hearing)))
@@ -115,7 +115,7 @@ async def test_a_rolling_upgrade_is_skipped_not_dead_lettered(stack) -> None:  #
             await eventually(skipped, within=180, what=f"{svc} to skip both newer events")
             async with http.get(stack.url(svc, "/readyz")) as r:
                 assert r.status == 200, await r.text()
-            for label in ('type="case.hearing_started",version="1"',
+            for label in ('type="case.site_visited",version="1"',
                           'type="case.registered",version="2"'):
                 assert await _metric(http, stack.metrics_url(svc),
                                      "xinfang_events_ignored_total", label) >= 1

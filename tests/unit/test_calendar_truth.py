@@ -153,7 +153,8 @@ def test_intake_counts_the_objection_window_on_the_calendar_it_is_given() -> Non
     row = {"case_id": "c", "status": "assigned", "received_at": sh("2027-01-04T09:00"),
            "last_action_at": None, "objection_due": date(2027, 1, 11),
            "objection_from": date(2027, 1, 4), "extended_days": None, "replied_at": None,
-           "reviewed_at": None, "rating": None}
+           "reviewed_at": None, "rating": None, "extension_requested_days": None,
+           "hearing_open": False, "key_case": False, "urges": 0}
     assert steps.state_of(row, WorkingCalendar(), MODE).objection_due == date(2027, 1, 11)
     holiday = WorkingCalendar({2027: {"holidays": ["2027-01-06"], "workdays": []}})
     assert steps.state_of(row, holiday, MODE).objection_due == date(2027, 1, 12)

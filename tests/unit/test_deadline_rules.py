@@ -45,6 +45,8 @@ TABLE = [
     (K.review_decision, 30, DayUnit.calendar, "第35条"),
     (K.rereview_request, 30, DayUnit.calendar, "第36条"),
     (K.rereview_decision, 30, DayUnit.calendar, "第36条"),
+    # The assigning body's limit: 90 days is only the default a configured length replaces.
+    (K.report_back, 90, DayUnit.calendar, "交办机关要求"),
 ]
 
 
@@ -60,7 +62,7 @@ def test_every_kind_has_a_limit_and_kinds_match_the_public_api() -> None:
     assert set(LIMITS) == set(DeadlineKind)
     assert [k.value for k in DeadlineKind] == [
         "routing", "acceptance", "objection", "handling", "review_request",
-        "review_decision", "rereview_request", "rereview_decision",
+        "review_decision", "rereview_request", "rereview_decision", "report_back",
     ]
 
 

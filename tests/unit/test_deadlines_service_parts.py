@@ -76,7 +76,7 @@ def test_facts_come_from_the_events_own_times() -> None:
     assigned = envelope_for(CaseAssigned(case_id="c", unit="u", assignment_version=3,
                                          rule_id="r", rule_version=1, assigned_at=at),
                             subject="c", source="t", time=datetime.now(SHANGHAI))
-    step = envelope_for(STEP_TYPES["extend"](case_id="c", at=at, status="extended",
+    step = envelope_for(STEP_TYPES["approve_extension"](case_id="c", at=at, status="extended",
                                              previous_status="accepted", sequence=5, days=9),
                         subject="c", source="t", time=datetime.now(SHANGHAI))
     linked = envelope_for(CaseLinked(case_id="c", linked_to="d", kind="repeat", at=at),

@@ -118,8 +118,8 @@ def test_unknown_type_or_version_is_not_poison() -> None:
         decode(_value(dataschema="urn:xinfang:case.linked:2"))
     assert (newer.value.event_type, newer.value.version) == ("case.linked", 2)
     with pytest.raises(UnknownEvent):
-        decode(_value(type="case.hearing_started",
-                      dataschema="urn:xinfang:case.hearing_started:1"))
+        decode(_value(type="case.site_visited",
+                      dataschema="urn:xinfang:case.site_visited:1"))
 
 
 def test_a_newer_minor_version_with_extra_fields_is_read() -> None:

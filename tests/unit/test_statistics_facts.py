@@ -78,7 +78,7 @@ def lifecycle() -> list[Envelope]:
         registered(),
         assigned("jizhou_bureau", 1, T0 + timedelta(hours=1)),
         step("accept", T0 + 2 * day),
-        step("extend", T0 + 10 * day, days=10),
+        step("approve_extension", T0 + 10 * day, days=10),
         assigned("jian_bureau", 2, T0 + 3 * day),
         step("reply", T0 + 70 * day),
         step("close", T0 + 70 * day),
@@ -141,7 +141,7 @@ def test_on_time_uses_the_handling_due_date_with_extension() -> None:
     def on_time(closed_local: datetime, extension: int = 0) -> bool:
         events = [registered(), step("accept", accepted), step("close", closed_local)]
         if extension:
-            events.append(step("extend", accepted + timedelta(days=1), days=extension))
+            events.append(step("approve_extension", accepted + timedelta(days=1), days=extension))
         return derive(fold(events), CAL, MODE).on_time
 
     sh = timedelta(hours=8)

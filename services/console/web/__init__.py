@@ -13,6 +13,7 @@ from aiohttp import web
 from services.console.web import labels, session
 from services.console.web.backend import Backend, UnitNames
 from services.console.web.cases import CasePages
+from services.console.web.dashboard import DashboardPages
 from services.console.web.public import PublicPages
 from services.console.web.register import RegisterPages
 from services.console.web.search import SearchPages
@@ -65,10 +66,11 @@ def install(app: web.Application, signer: SignInService, vocab: Vocabulary,
     app.router.add_get("/vendor/{name}", _vendor)
     SignInPages(signer, secure).install(app)
     RegisterPages(backend, vocab).install(app)
-    CasePages(backend).install(app)
+    CasePages(backend, units).install(app)
     PublicPages(backend).install(app)
     SearchPages(backend).install(app)
     StatsPages(backend).install(app)
+    DashboardPages(backend).install(app)
 
 
 async def _vendor(request: web.Request) -> web.StreamResponse:

@@ -19,7 +19,8 @@ DEMO_ACCOUNTS = [
      ["letter", "visit", "phone", "report_box", "email", "self_initiated"]),
     ("demo.handler", "李承办", "handler", "jizhou_bureau", None),
     ("demo.head", "陈主任", "unit_head", "jizhou_bureau", None),
-    ("demo.leader", "刘局长", "leader", None, None),
+    # A leader's key cases are those routing's rules name them for: 郭文斌 leads 吉州区's.
+    ("demo.leader", "郭文斌", "leader", None, None),
     ("demo.staff", "王信访", "staff", None, None),
     ("demo.admin", "孙管理", "admin", None, None),
 ]

@@ -78,6 +78,10 @@ def service_env(layout: Layout, service: str, secrets_: dict[str, str]) -> dict[
     # The statistics tests give each run cases received in unused past centuries (from 1100):
     # locally the earliest day is older than production's 1990-01-01.
     env.setdefault("XF_EARLIEST_DAY", "1000-01-01")
+    if service == "deadlines":
+        # The demo bureau's report-back limits of the bodies that hand it cases.
+        env.setdefault("XF_REPORT_BACK_LIMITS",
+                       str(layout.root / "deploy" / "local" / "report-back-limits.yaml"))
     if service == "intake":
         env["XF_PII_KEY"] = secrets_["XF_PII_KEY"]
         env["XF_PSEUDONYM_KEY"] = secrets_["XF_PSEUDONYM_KEY"]
