@@ -30,19 +30,21 @@ log = get_logger(__name__)
 # Advisory lock of "the calendar is changing" (class "XK"), per database.
 _LOCK = (0x584B, 0)
 
+# Keyed by the event: a version is the event that announced it. The latest of a year is the
+# one with the highest revision (deadlines' sequence over all years), whatever order they came in.
 CALENDAR_VERSIONS_DDL = """
 CREATE TABLE calendar_versions (
+    event_id  uuid        PRIMARY KEY,
     year      integer     NOT NULL,
     version   integer     NOT NULL,
     revision  bigint      NOT NULL,
     removed   boolean     NOT NULL,
     holidays  date[]      NOT NULL,
     workdays  date[]      NOT NULL,
-    event_id  uuid        NOT NULL UNIQUE,
     at        timestamptz NOT NULL,
-    folded_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (year, version)
+    folded_at timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX calendar_versions_year ON calendar_versions (year, revision);
 """
 CALENDAR_VERSIONS_DROP = "DROP TABLE calendar_versions;"
 
@@ -71,7 +73,7 @@ async def overlay(conn: asyncpg.Connection) -> dict[int, YearDays]:
     """Each year's latest version that is not a removal: the operators' overlay in force."""
     rows = await conn.fetch(
         """SELECT DISTINCT ON (year) year, removed, holidays, workdays
-           FROM calendar_versions ORDER BY year, version DESC""")
+           FROM calendar_versions ORDER BY year, revision DESC, version DESC""")
     return {r["year"]: YearDays(r["year"], frozenset(r["holidays"]), frozenset(r["workdays"]))
             for r in rows if not r["removed"]}
 
@@ -87,7 +89,7 @@ async def fold(conn: asyncpg.Connection, event_id: str, change: CalendarChanged
         """INSERT INTO calendar_versions (year, version, revision, removed, holidays, workdays,
                                           event_id, at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT DO NOTHING RETURNING true""",
+           ON CONFLICT (event_id) DO NOTHING RETURNING true""",
         change.year, change.version, change.revision, change.removed,
         sorted(set(change.holidays)), sorted(set(change.workdays)), event_id, change.at)
     if not inserted:
