@@ -89,6 +89,18 @@ class CaseFacts:
     # JSON (see `alerts_of`), so that an alert the facts later contradicted is un-counted
     # whatever order the alert and its withdrawal come in.
     overdue_alerts: str = ""
+    # The assessment indicators' facts (assessment.py), folded by the same order-free rules.
+    decided_at: datetime | None = None  # accepted, declined or transferred out: the earliest
+    declined_at: datetime | None = None
+    replied_at: datetime | None = None
+    link_kind: str | None = None  # repeat | final_repeat | duplicate
+    linked_at: datetime | None = None
+    key_case: bool = False  # the current assignment's (highest version)
+    flagged_key: bool = False  # flagged at registration
+    review_requested_at: datetime | None = None
+    assigned_by: str | None = None
+    report_back_due: date | None = None
+    report_back_due_at: datetime | None = None  # when that due date was announced
 
 
 # One overdue alert as `overdue_alerts` keeps it: [at (ISO) or None, unit, withdrawn].

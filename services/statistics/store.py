@@ -15,6 +15,8 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter
 
+from services.statistics import assessment
+from services.statistics.assessment import ASSESSED_COLUMNS, Assessed
 from services.statistics.facts import (
     NOT_COUNTED,
     UNASSIGNED,
@@ -34,6 +36,8 @@ from shared.domain.schemas import (
     CaseStep,
     DeadlineOverdue,
     DeadlineOverdueWithdrawn,
+    DeadlineRescheduled,
+    DeadlineScheduled,
 )
 from shared.domain.vocab import Vocabulary
 from shared.platform import calendar_versions
@@ -50,7 +54,7 @@ DELTAS_WRITTEN = Counter("xinfang_stats_journal_rows_written_total",
                          "Point deltas written to the journal (this instance)")
 
 _RELEVANT = (CaseRegistered, CaseAssigned, CaseLinked, DeadlineOverdue, DeadlineOverdueWithdrawn,
-             CaseStep)
+             CaseStep, DeadlineScheduled, DeadlineRescheduled)
 _RAW = tuple(f.name for f in fields(CaseFacts))[1:]  # after case_id
 _NAMES = [name for name, _ in FACT_COLUMNS]
 _TYPES = dict(FACT_COLUMNS)
@@ -72,7 +76,7 @@ class ConcurrentInsert(asyncpg.exceptions.SerializationError):
 
 def _facts_from(row: asyncpg.Record) -> CaseFacts:
     values: dict[str, Any] = {name: row[name] for name in _RAW}
-    for name in ("registered", "duplicate", "reachable"):
+    for name in ("registered", "duplicate", "reachable", "key_case", "flagged_key"):
         values[name] = bool(values[name])
     values["unit_version"] = -1 if values["unit_version"] is None else values["unit_version"]
     values["extension_days"] = values["extension_days"] or 0
@@ -94,11 +98,11 @@ def _derived_from(row: asyncpg.Record) -> Derived:
     )
 
 
-def _row_values(facts: CaseFacts, d: Derived) -> list[Any]:
+def _row_values(facts: CaseFacts, d: Derived, a: Assessed) -> list[Any]:
     raw = list(astuple(facts))[1:]
     return [*raw, d.counted, d.r_day, d.unit if d.counted else None, d.e_closed, d.on_time,
             d.eligible, d.e_feedback, d.e_rated, d.rating_class, d.e_overdue,
-            d.overdue_unit if d.counted else None]
+            d.overdue_unit if d.counted else None, *a.values()]
 
 
 def _case_id(envelope: Envelope) -> str | None:
@@ -151,49 +155,56 @@ class Projector:
             ids,
         )
         known = {row["case_id"]: row for row in rows}
-        changed: list[tuple[CaseFacts, Derived, Derived]] = []
+        changed: list[Changed] = []
         for case_id in ids:
             row = known.get(case_id)
             facts = _facts_from(row) if row is not None else CaseFacts(case_id)
             old = _derived_from(row) if row is not None else NOT_COUNTED
             new_facts = facts
             for envelope in by_case[case_id]:
-                new_facts = apply(new_facts, envelope, self.vocab)
+                new_facts = assessment.fold(apply(new_facts, envelope, self.vocab), envelope)
             if row is not None and new_facts == facts:
                 continue
-            changed.append((new_facts, old, derive(new_facts, calendar, self.mode)))
+            changed.append((new_facts, old, derive(new_facts, calendar, self.mode),
+                            assessment.derive(new_facts, calendar, self.mode)))
         return written + await _write(conn, changed, known)
 
     async def _calendar_changed(self, conn: asyncpg.Connection, event_id: str,
                                 change: CalendarChanged) -> int:
-        """Fold the version and re-judge every case whose handling limit can end in (or roll
-        through) the changed year."""
+        """Fold the version and re-judge every case whose limits (acceptance, handling) can end
+        in, or roll through, the changed year: on-time and the assessment indicators."""
         folded = await calendar_versions.fold(conn, event_id, change)
         if folded is None or not calendar_versions.year_changed(folded):
             return 0
         first, last = calendar_versions.starts_reaching(change.year)
         rows = await conn.fetch(
             """SELECT * FROM case_fact
-               WHERE counted AND e_closed IS NOT NULL AND accepted_at IS NOT NULL
-                 AND (accepted_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN $1 AND $2
+               WHERE counted AND (
+                 (accepted_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN $1 AND $2
+                 OR (received_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN $1 AND $2)
                ORDER BY case_id FOR UPDATE""", first, last)
         changed = []
         for row in rows:
             facts = _facts_from(row)
             old, new = _derived_from(row), derive(facts, folded.after, self.mode)
-            if new != old:
-                changed.append((facts, old, new))
+            assessed = assessment.derive(facts, folded.after, self.mode)
+            if new != old or assessed.values() != [row[n] for n, _ in ASSESSED_COLUMNS]:
+                changed.append((facts, old, new, assessed))
         REJUDGED.inc(len(changed))
         return await _write(conn, changed, {r["case_id"]: r for r in rows})
 
 
-async def _write(conn: asyncpg.Connection, changed: Sequence[tuple[CaseFacts, Derived, Derived]],
+Changed = tuple[CaseFacts, Derived, Derived, Assessed]  # facts, old → new derived, indicators
+
+
+async def _write(conn: asyncpg.Connection, changed: Sequence[Changed],
                  known: Mapping[str, asyncpg.Record]) -> int:
     """Write the cases' new facts and derived columns, and the journal deltas old → new."""
     if not changed:
         return 0
-    written = [[facts.case_id, *_row_values(facts, new)] for facts, _, new in changed]
-    deltas = [delta for _, old, new in changed for delta in diff(old, new)]
+    written = [[facts.case_id, *_row_values(facts, new, assessed)]
+               for facts, _, new, assessed in changed]
+    deltas = [delta for _, old, new, _ in changed for delta in diff(old, new)]
     columns = list(zip(*written, strict=True))
     result = await conn.fetch(_UPSERT, *[list(c) for c in columns])
     # A row this batch did not find (so did not lock) must be one it inserted.
