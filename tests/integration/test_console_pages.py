@@ -104,6 +104,16 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack, browser:
     await queue.screenshot(path=screenshot_path("case-assigned"), full_page=True)
     await queue.get_by_role("button", name="受理", exact=True).click()
     await expect(queue.get_by_test_id("case-status")).to_have_text("已受理")
+    # The queue's filter: 办理中 lists it, 已答复待办结 does not.
+    await queue.goto(f"{console}/queue")
+    await queue.get_by_label("办理阶段").select_option("handling")
+    await queue.get_by_role("button", name="筛选").click()
+    await expect(queue.locator(f'#due-cases tr[data-tracking-no="{tracking_no}"]')
+                 ).to_be_visible()
+    await queue.goto(f"{console}/queue?status=replied")
+    await expect(queue.locator("#due-cases")).to_be_visible()
+    assert await queue.locator(f'#due-cases tr[data-tracking-no="{tracking_no}"]').count() == 0
+    await queue.goto(case_url)
     answer = f"经核查，该校已退还全部资料费，并对相关责任人作出处理。{mark}"
     await queue.get_by_label("答复内容").fill(answer)
     await queue.get_by_role("button", name="书面答复").click()
