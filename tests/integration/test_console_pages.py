@@ -201,6 +201,15 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack, browser:
     for key in ("closure_rate", "on_time_rate", "feedback_rate", "satisfaction_rate"):
         await expect(office.get_by_test_id(f"stat-{key}")).to_have_text(
             f"{summary[key]:.2f}%")
+    # The assessment indicators, as far as the API gives them.
+    for key in ("timely_acceptance_rate", "on_time_answer_rate", "participation_rate",
+                "key_case_resolution_rate"):
+        if key in summary:
+            await expect(office.get_by_test_id(f"stat-{key}")).to_have_text(
+                f"{summary[key]:.2f}%")
+    for key in ("repeat_petitions", "people", "urges"):
+        if key in summary:
+            await expect(office.get_by_test_id(f"stat-{key}")).to_have_text(str(summary[key]))
     await expect(office.locator("#chart-channel canvas")).to_have_count(1)
     await office.screenshot(path=screenshot_path("stats"), full_page=True)
     # 环比: the baseline and the change of every figure are the API's comparison.
