@@ -83,6 +83,8 @@ class Counts:
     satisfied: int
     basically_satisfied: int
     overdue: int
+    people: int = 0  # 人次: the head count of the cases received (signers, a group's people)
+    urges: int = 0  # 督办: urges on those cases
 
     def __post_init__(self) -> None:
         # Inconsistent counts mean a projection bug; refuse them instead of printing a rate of
@@ -114,6 +116,8 @@ class Summary(TypedDict):
     on_time_rate: float
     feedback_rate: float
     satisfaction_rate: float
+    people: int
+    urges: int
 
 
 def summary(counts: Counts) -> Summary:
@@ -127,6 +131,8 @@ def summary(counts: Counts) -> Summary:
         "on_time_rate": percent(counts.closed_on_time, counts.closed),
         "feedback_rate": percent(counts.feedback_given, counts.feedback_eligible),
         "satisfaction_rate": percent(counts.satisfied + counts.basically_satisfied, counts.rated),
+        "people": counts.people,
+        "urges": counts.urges,
     }
 
 
@@ -146,6 +152,8 @@ class GroupCounts:
     count: int
     closed: int = 0
     label: str | None = None
+    people: int = 0
+    urges: int = 0
 
     def __post_init__(self) -> None:
         if not 0 <= self.closed <= self.count:
@@ -161,6 +169,8 @@ class BreakdownRow(TypedDict):
     percent: float
     closed: int
     closure_rate: float
+    people: int
+    urges: int
 
 
 class Breakdown(TypedDict):
@@ -227,6 +237,8 @@ def breakdown(rows: Sequence[GroupCounts], by: str, vocab: Vocabulary) -> Breakd
                 "percent": percent(row.count, total),
                 "closed": row.closed,
                 "closure_rate": percent(row.closed, row.count),
+                "people": row.people,
+                "urges": row.urges,
             }
             for key, label, row in shaped
         ],

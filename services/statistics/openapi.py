@@ -16,7 +16,10 @@ _SUMMARY = {"type": "object", "required": ["received", "closed", "in_progress", 
                                            "satisfaction_rate"], "properties": {
     "received": _COUNT, "closed": _COUNT, "in_progress": _COUNT, "overdue": _COUNT,
     "closure_rate": _RATE, "on_time_rate": _RATE, "feedback_rate": _RATE,
-    "satisfaction_rate": _RATE, "comparison": {"type": "object"}}}
+    "satisfaction_rate": _RATE, "comparison": {"type": "object"},
+    "people": {**_COUNT, "description": "人次: the head count of the cases received (signers, "
+                                        "a group visit's people), beside the cases (件次)"},
+    "urges": {**_COUNT, "description": "督办: urges on the cases received"}}}
 _BREAKDOWN = {"type": "object", "required": ["total", "rows"], "properties": {
     "total": _COUNT, "comparison": {"type": "object"},
     "rows": {"type": "array", "items": {
@@ -24,7 +27,7 @@ _BREAKDOWN = {"type": "object", "required": ["total", "rows"], "properties": {
                                        "closure_rate"],
         "properties": {"key": {"type": "string"}, "label": {"type": ["string", "null"]},
                        "count": _COUNT, "percent": _RATE, "closed": _COUNT,
-                       "closure_rate": _RATE}}}}}
+                       "closure_rate": _RATE, "people": _COUNT, "urges": _COUNT}}}}}
 
 
 def _period() -> list[dict[str, Any]]:

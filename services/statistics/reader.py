@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import yaml
 
-from services.statistics.facts import OVERDUE, UNASSIGNED
+from services.statistics.facts import OVERDUE, PEOPLE, UNASSIGNED, URGES, N
 from services.statistics.figures import (
     Breakdown,
     GroupCounts,
@@ -44,7 +44,7 @@ def load_unit_names(path: Path) -> dict[str, str]:
 
 
 def _total(result: Result) -> list[int]:
-    total = [0] * 9
+    total = [0] * N
     for vector in result.values():
         total = [a + b for a, b in zip(total, vector, strict=True)]
     return total
@@ -67,7 +67,8 @@ class Reader:
         assert q.group is not None
         result = await self.counts(q)
         rows = [GroupCounts(key, vector[0], vector[1],
-                            label=self._units.get(key, key) if q.group == "unit" else None)
+                            label=self._units.get(key, key) if q.group == "unit" else None,
+                            people=vector[PEOPLE], urges=vector[URGES])
                 for key, vector in result.items() if vector[0]]
         return breakdown(rows, q.group, self._vocab)
 

@@ -35,6 +35,8 @@ SUMMARY_HEADINGS: dict[str, str] = {
     "on_time_rate": "按期办结率(%)",
     "feedback_rate": "反馈率(%)",
     "satisfaction_rate": "满意率(%)",
+    "people": "人次",
+    "urges": "督办次数",
 }
 _RATE_KEYS = frozenset(key for key, heading in SUMMARY_HEADINGS.items() if heading.endswith("(%)"))
 BREAKDOWN_HEADINGS = ("名称", "件数", "占比(%)", "办结数", "办结率(%)")
