@@ -22,6 +22,7 @@ from services.intake.open311 import Open311Api
 from services.intake.registrar import Registrar
 from services.intake.registration import Keys
 from services.intake.selfservice import SelfServiceApi, tracking_options
+from services.intake.similar import SimilarApi
 from shared.domain.calendar import WorkingCalendar, load_overlay
 from shared.domain.vocab import default_vocabulary
 from shared.platform import audit
@@ -77,6 +78,7 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
                 public_options=tracking_options(calendar, settings.counting_mode,
                                                 infra.clock)).install(app)
         CaseListApi(infra.pool, vocab).install(app)
+        SimilarApi(infra.pool, keys, infra.clock, vocab).install(app)
         Open311Api(infra.pool, reg, infra.clock, vocab, settings.earliest_day).install(app)
         importer = ImportApi(infra.pool, reg, infra.clock, vocab, settings)
         importer.install(app)

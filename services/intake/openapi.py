@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from services.intake import selfservice
+from services.intake import selfservice, similar
 from services.intake.actions import allowed_actions_all
 from services.intake.handoff_report import DOCX
 from shared.domain.vocab import Vocabulary
@@ -254,6 +254,7 @@ def document(vocab: Vocabulary) -> dict[str, Any]:
             parameters=[oa.path_param("import_id", {"type": "string", "format": "uuid"})])},
         **_open311_paths(),
         **selfservice.openapi_paths(),
+        **similar.openapi_paths(),
     }
     return oa.document("Xinfang intake",
                        "Registering petitions and complaints (信访) from every channel.",

@@ -78,3 +78,22 @@ async def counted_today(stack: Any, more_than: int) -> None:
             return
         assert asyncio.get_running_loop().time() < deadline, "statistics never counted it"
         await asyncio.sleep(0.5)
+
+
+async def routed_letter(stack: Any) -> dict[str, Any]:
+    """A letter submitted through the API and assigned by routing (to 吉州区教育局)."""
+    from shared.tools.testing.tokens import channel_token
+    from tests.integration.intake_support import submission
+
+    async with aiohttp.ClientSession() as http:
+        async with http.post(stack.url("intake", "/v1/cases"), json=submission("letter"),
+                             headers=bearer(channel_token("letter"))) as r:
+            assert r.status == 201, await r.text()
+            case = dict(await r.json())
+        deadline = asyncio.get_running_loop().time() + AGREE_WITHIN
+        while True:
+            record = await api(stack, "intake", f"/v1/cases/{case['case_id']}")
+            if record["status"] == "assigned":
+                return dict(record)
+            assert asyncio.get_running_loop().time() < deadline, "routing never assigned it"
+            await asyncio.sleep(0.3)

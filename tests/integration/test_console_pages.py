@@ -22,8 +22,9 @@ from tests.integration.console_checks import (
     api,
     counted_today,
     dashboard_figures,
+    routed_letter,
 )
-from tests.integration.intake_support import resident_id
+from tests.integration.intake_support import submission
 
 WAIT_MS = 30_000  # routing assigns within seconds; the queue polls every 5 s
 
@@ -43,7 +44,9 @@ async def signed_in(browser: Browser, console: str, username: str, **kw: object)
 async def test_register_handle_and_track_a_letter_in_the_browser(stack) -> None:
     console = stack.url("console", "")
     mark = uuid.uuid4().hex[:8]
-    name, phone, id_number = "钱某某", "13912345678", resident_id(seq="457")
+    # A petitioner of this run's own: routing must not link the letter to an earlier run's.
+    name, phone = "钱某某", "13912345678"
+    id_number = submission()["petitioner"]["id_number"]
     address = f"吉州区文山路{mark}号"
     async with aiohttp.ClientSession() as http:
         clerk = await add_account(http, console, "clerk", channels=["letter", "visit"])
@@ -91,6 +94,12 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack) -> None:
         code = (await desk.get_by_test_id("query-code").inner_text()).strip()
         assert tracking_no and code
         await desk.screenshot(path=screenshot_path("receipt"), full_page=True)
+        # The same petitioner again: the open case is shown before anything is saved.
+        await desk.get_by_role("link", name="继续登记下一件").click()
+        await desk.get_by_label("身份证号").fill(id_number)
+        await desk.get_by_label("身份证号").press("Tab")
+        await expect(desk.get_by_test_id("similar-cases")).to_contain_text(tracking_no)
+        await desk.screenshot(path=screenshot_path("register-similar"), full_page=True)
 
         await counted_today(stack, more_than=before)
         await agree(office, lambda: dashboard_figures(stack))  # refreshed in place
@@ -168,6 +177,17 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack) -> None:
         await expect(office.locator(f'tr[data-tracking-no="{tracking_no}"]')).to_contain_text(
             "吉州区教育局")
         await office.screenshot(path=screenshot_path("search"), full_page=True)
+
+        # 改派: the office sends a routed case to another unit with a reason.
+        routed = await routed_letter(stack)
+        await office.goto(f"{console}/cases/{routed['case_id']}")
+        await expect(office.get_by_role("heading", name="交办与关联")).to_be_visible()
+        await office.get_by_label("改派至").select_option("jian_bureau")
+        await office.get_by_label("改派理由").fill("属吉安县学校，改由县教育局办理")
+        await office.get_by_role("button", name="改派", exact=True).click()
+        await expect(office.get_by_role("status")).to_contain_text("已改派")
+        await expect(office.get_by_text("信访科改派：属吉安县学校")).to_be_visible()
+        await office.screenshot(path=screenshot_path("case-office"), full_page=True)
 
         # 统计: every figure on the page is the statistics API's for the same period.
         await office.goto(f"{console}/stats")

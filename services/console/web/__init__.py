@@ -66,7 +66,7 @@ def install(app: web.Application, signer: SignInService, vocab: Vocabulary,
     app.router.add_get("/vendor/{name}", _vendor)
     SignInPages(signer, secure).install(app)
     RegisterPages(backend, vocab).install(app)
-    CasePages(backend).install(app)
+    CasePages(backend, units).install(app)
     PublicPages(backend).install(app)
     SearchPages(backend).install(app)
     StatsPages(backend).install(app)

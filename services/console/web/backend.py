@@ -90,6 +90,10 @@ class UnitNames:
             self._names = {str(u["code"]): str(u["name"])
                            for u in answer.body.get("units", []) if "code" in u}
 
+    def all(self) -> list[tuple[str, str]]:
+        """Every unit the rules know, by name: the choices of a reassignment."""
+        return sorted(self._names.items(), key=lambda kv: kv[1])
+
     def name(self, code: str | None) -> str:
         if not code:
             return ""

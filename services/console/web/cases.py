@@ -12,17 +12,17 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from services.console.web import labels, session
-from services.console.web.backend import Answer, Backend
+from services.console.web.backend import Answer, Backend, UnitNames
+from services.console.web.case_actions import RATINGS, action_body, page_actions
 from services.console.web.session import Person
 
 QUEUE_ROLES = ("handler", "unit_head", "staff", "admin")
+# The case page: the queue's roles, and a leader for the key cases they are responsible for
+# (intake decides which cases each may read; anyone else gets its 403).
+CASE_ROLES = (*QUEUE_ROLES, "leader")
+OFFICE = ("staff", "admin")
 OPEN_TIMERS = ("pending", "warned", "overdue")
-# The actions of the page, the usual next step first; the others (review decisions,
-# transfers) belong to later pages.
-PAGE_ACTIONS = ("accept", "reply", "close", "feedback", "extend", "decline", "object")
-SECONDARY = frozenset({"extend", "decline", "object"})
-NEEDS_REASON = {"decline": "不予受理的理由", "object": "异议理由", "extend": "延期理由",
-                "reply": "答复内容"}
+ACTION_NAME = re.compile(r"^[a-z_]{1,40}$")
 CASE_ID = re.compile(r"^[0-9a-f-]{36}$")
 
 
@@ -38,15 +38,19 @@ def urgency(deadlines: list[dict[str, Any]]) -> tuple[str, dict[str, Any] | None
 
 
 class CasePages:
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, units: UnitNames) -> None:
         self._backend = backend
+        self._units = units
 
     def install(self, app: web.Application) -> None:
         page = session.signed_in(*QUEUE_ROLES)
         app.router.add_get("/queue", page(self.queue))
         app.router.add_get("/queue/rows", page(self.rows))
-        app.router.add_get("/cases/{case_id}", page(self.case))
-        app.router.add_post("/cases/{case_id}/actions", page(self.act))
+        app.router.add_get("/cases/{case_id}", session.signed_in(*CASE_ROLES)(self.case))
+        app.router.add_post("/cases/{case_id}/actions",
+                            session.signed_in(*CASE_ROLES)(self.act))
+        app.router.add_post("/cases/{case_id}/reassign",
+                            session.signed_in(*OFFICE)(self.reassign))
 
     async def _rows(self, request: web.Request, person: Person) -> dict[str, Any]:
         """Two lists: the newly assigned cases waiting for 受理 (newest first, so a new one is
@@ -104,31 +108,51 @@ class CasePages:
         if not answer.ok:
             raise web.HTTPBadGateway(text=f"信访件读取失败（{answer.status}）")
         record = answer.body
-        deadlines = await self._deadlines(person, case_id)
-        allowed = set(record.get("allowed_actions", []))
-        actions = [a for a in PAGE_ACTIONS if a in allowed]
+        deadlines, routing = await asyncio.gather(
+            self._deadlines(person, case_id), self._routing(person, case_id))
         return aiohttp_jinja2.render_template("case.html", request, {
-            "case": record, "deadlines": deadlines, "actions": actions,
-            "needs_reason": NEEDS_REASON, "secondary": SECONDARY, "errors": errors or {},
+            "case": record, "deadlines": deadlines,
+            "actions": page_actions(list(record.get("allowed_actions", []))),
+            "ratings": RATINGS, "errors": errors or {}, "routing": routing,
+            "office": person.role in OFFICE, "units": self._units.all(),
+            "notice": request.query.get("done", ""),
             "identity_shown": "name" in record.get("petitioner", {}),
         }, status=status)
+
+    async def _routing(self, person: Person, case_id: str) -> dict[str, Any] | None:
+        """Routing's decisions and link (staff see every case's; others skip the call)."""
+        if person.role not in OFFICE:
+            return None
+        answer = await self._backend.call("routing", "GET", f"/v1/assignments/{case_id}",
+                                          person.token)
+        return answer.body if answer.ok and isinstance(answer.body, dict) else None
 
     async def act(self, request: web.Request, person: Person) -> web.StreamResponse:
         form = await session.check_csrf(request)
         action = form.get("action", "")
-        if action not in PAGE_ACTIONS:
+        if not ACTION_NAME.match(action):
             raise web.HTTPBadRequest(text="未知的操作")
-        body: dict[str, Any] = {"action": action}
-        if form.get("reason", "").strip():
-            body["reason"] = form["reason"].strip()
-        if action == "extend":
-            days = form.get("days", "").strip()
-            body["days"] = int(days) if days.isdigit() else days
         case_id = request.match_info["case_id"]
         answer = await self._backend.call("intake", "POST", f"/v1/cases/{case_id}/actions",
-                                          person.token, json=body)
+                                          person.token, json=action_body(action, form))
         if answer.ok:
             return web.Response(status=303, headers={"Location": f"/cases/{case_id}"})
+        return await self._refused(request, person, answer, action)
+
+    async def reassign(self, request: web.Request, person: Person) -> web.StreamResponse:
+        form = await session.check_csrf(request)
+        case_id = request.match_info["case_id"]
+        body = {"unit": form.get("unit", "").strip(), "reason": form.get("reason", "").strip()}
+        answer = await self._backend.call("routing", "POST",
+                                          f"/v1/assignments/{case_id}/reassign",
+                                          person.token, json=body)
+        if answer.ok:
+            return web.Response(status=303,
+                                headers={"Location": f"/cases/{case_id}?done=reassigned"})
+        return await self._refused(request, person, answer, "reassign")
+
+    async def _refused(self, request: web.Request, person: Person, answer: Answer,
+                       action: str) -> web.StreamResponse:
         errors = {e["field"]: labels.field_message(e["field"], e.get("message", ""))
                   for e in answer.field_errors()}
         if not errors:

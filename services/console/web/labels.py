@@ -24,7 +24,16 @@ ACTION = {
     "feedback": "反馈", "rate": "评价", "request_review": "申请复查",
     "review_decision": "复查意见", "request_rereview": "申请复核",
     "rereview_decision": "复核意见", "transfer_out": "转出",
+    "approve_extension": "批准延期", "refuse_extension": "不予批准延期",
+    "hearing_started": "开始听证", "hearing_ended": "结束听证", "urge": "督办",
+    "flag_key": "列为重点", "instruct": "领导批示", "reassign": "改派", "link": "关联",
 }
+LINK = {"duplicate": "重复件（同一事项经其他渠道再次反映，已并入原件）",
+        "repeat": "重复信访（原件正在办理期限内）", "final_repeat": "三级终结后重复信访"}
+KEY_REASON = {"collective": "集体访/联名信", "third_repeat_12m": "12个月内第三次反映",
+              "flagged": "信访科列为重点", "urged": "多次督办"}
+CAUSE = {"initial": "按规则交办", "reassign": "信访科改派", "objection": "异议后重新交办",
+         "escalation": "升级为重点件"}
 DEADLINE_KIND = {
     "routing": "登记转交办", "acceptance": "告知受理", "objection": "异议", "handling": "办理答复",
     "review_request": "申请复查", "review_decision": "复查", "rereview_request": "申请复核",
@@ -43,6 +52,7 @@ FIELD = {
     "subject": "被反映对象", "external_id": "来件编号", "assigned_by": "交办机关",
     "reason": "理由", "status": "状态", "unit": "承办单位", "q": "标题关键词", "sort": "排序",
     "cursor": "翻页位置", "limit": "每页条数", "days": "延期天数", "rating": "评价", "body": "表单",
+    "respond_by": "限期答复日期",
 }
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"is required"), "必填"),
@@ -96,4 +106,6 @@ CHANNEL_FACE = {"letter": "来信登记", "visit": "来访登记", "phone": "电
 def filters() -> dict[str, object]:
     return {"status_zh": lambda s: STATUS.get(s, s), "action_zh": lambda a: ACTION.get(a, a),
             "kind_zh": lambda k: DEADLINE_KIND.get(k, k), "timer_zh": lambda t: TIMER.get(t, t),
-            "role_zh": lambda r: ROLE.get(r, r), "local": local_time}
+            "role_zh": lambda r: ROLE.get(r, r), "local": local_time,
+            "link_zh": lambda k: LINK.get(k, k), "key_reason_zh": lambda k: KEY_REASON.get(k, k),
+            "cause_zh": lambda c: CAUSE.get(c, c or "")}

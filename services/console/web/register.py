@@ -69,6 +69,25 @@ class RegisterPages:
     def install(self, app: web.Application) -> None:
         app.router.add_get("/register", session.signed_in("clerk", "admin")(self.form))
         app.router.add_post("/register", session.signed_in("clerk", "admin")(self.submit))
+        app.router.add_post("/register/similar",
+                            session.signed_in("clerk", "admin")(self.similar))
+
+    async def _similar(self, person: Person, form: dict[str, str]) -> dict[str, Any] | None:
+        """The petitioner's open cases (intake finds them by the pseudonymous key), or None
+        when there is nothing to look for or the lookup failed."""
+        petitioner = {k: form[k].strip() for k in ("id_number", "phone")
+                      if form.get(k, "").strip()}
+        if not petitioner or form.get("anonymous") == "on":
+            return None
+        answer = await self._backend.call("intake", "POST", "/v1/cases/similar",
+                                          person.token, json={"petitioner": petitioner})
+        return answer.body if answer.ok and isinstance(answer.body, dict) else None
+
+    async def similar(self, request: web.Request, person: Person) -> web.StreamResponse:
+        """The fragment shown under the petitioner's fields while the clerk types (htmx)."""
+        form = await session.check_csrf(request)
+        return aiohttp_jinja2.render_template("register_similar.html", request,
+                                              {"similar": await self._similar(person, form)})
 
     def _context(self, person: Person, form: dict[str, str],
                  errors: dict[str, str]) -> dict[str, Any]:
@@ -94,8 +113,9 @@ class RegisterPages:
         errors = form_errors(answer.field_errors())
         if not errors:
             errors = {"form": f"登记失败（{answer.status}）：{_message(answer.body)}"}
-        return aiohttp_jinja2.render_template("register.html", request,
-                                              self._context(person, form, errors), status=422)
+        context = self._context(person, form, errors)
+        context["similar"] = await self._similar(person, form)
+        return aiohttp_jinja2.render_template("register.html", request, context, status=422)
 
 
 def _message(body: Any) -> str:
