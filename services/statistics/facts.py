@@ -87,8 +87,9 @@ class CaseFacts:
     overdue_at: datetime | None = None
     overdue_unit: str | None = None
     signers: int = 0  # the head count (people, 人次); 0 until the registration is known
-    # Every urge (督办), by its instant: a multiset, since the inbox lets each event in once.
-    urged_at: tuple[datetime, ...] = ()
+    # Every urge (督办): (its step's sequence, its instant), one per sequence, so an urge
+    # delivered twice (even twice in one batch) is counted once.
+    urged_at: tuple[tuple[int, datetime], ...] = ()
 
 
 def _earlier(candidate: datetime, current: datetime | None) -> bool:
@@ -108,7 +109,9 @@ def _step(facts: CaseFacts, event_type: str, step: CaseStep) -> CaseFacts:
     if event_type == StepType.FEEDBACK_GIVEN and _earlier(at, facts.feedback_at):
         return replace(facts, feedback_at=at)
     if event_type == StepType.URGED:
-        return replace(facts, urged_at=tuple(sorted((*facts.urged_at, at))))
+        if any(seq == step.sequence for seq, _ in facts.urged_at):
+            return facts
+        return replace(facts, urged_at=tuple(sorted((*facts.urged_at, (step.sequence, at)))))
     if event_type == StepType.RATED and step.rating and (
         _earlier(at, facts.rated_at)
         or (at == facts.rated_at and step.rating > (facts.rating or ""))
@@ -226,7 +229,7 @@ def derive(facts: CaseFacts, calendar: WorkingCalendar, mode: CountingMode) -> D
         e_overdue=max(received, facts.overdue_at) if facts.overdue_at else None,
         overdue_unit=facts.overdue_unit or unit,
         people=max(1, facts.signers),
-        e_urges=tuple(max(received, at) for at in facts.urged_at),
+        e_urges=tuple(sorted(max(received, at) for _, at in facts.urged_at)),
     )
 
 

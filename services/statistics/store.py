@@ -51,6 +51,7 @@ _RELEVANT = (CaseRegistered, CaseAssigned, CaseLinked, DeadlineOverdue, CaseStep
 _RAW = tuple(f.name for f in fields(CaseFacts))[1:]  # after case_id
 _NAMES = [name for name, _ in FACT_COLUMNS]
 _TYPES = dict(FACT_COLUMNS)
+_URGED = _RAW.index("urged_at")
 _JOURNAL_COLUMNS = ("r_day", "channel", "jurisdiction", "category", "unit", "e_at", "e_day",
                     *COUNT_COLUMNS)
 
@@ -74,7 +75,8 @@ def _facts_from(row: asyncpg.Record) -> CaseFacts:
     values["unit_version"] = -1 if values["unit_version"] is None else values["unit_version"]
     values["extension_days"] = values["extension_days"] or 0
     values["signers"] = values["signers"] or 0
-    values["urged_at"] = instants(values["urged_at"])
+    values["urged_at"] = tuple((int(seq), datetime.fromisoformat(at))
+                               for seq, at in orjson.loads(values["urged_at"] or "[]"))
     return CaseFacts(case_id=row["case_id"], **values)
 
 
@@ -94,7 +96,8 @@ def _derived_from(row: asyncpg.Record) -> Derived:
 
 
 def _row_values(facts: CaseFacts, d: Derived) -> list[Any]:
-    raw = [_json(v) if isinstance(v, tuple) else v for v in astuple(facts)[1:]]
+    raw = list(astuple(facts))[1:]
+    raw[_URGED] = orjson.dumps([[seq, at.isoformat()] for seq, at in facts.urged_at]).decode()
     return [*raw, d.counted, d.r_day, d.unit if d.counted else None, d.e_closed, d.on_time,
             d.eligible, d.e_feedback, d.e_rated, d.rating_class, d.e_overdue,
             d.overdue_unit if d.counted else None, d.people, _json(d.e_urges), d.e_last_urge]

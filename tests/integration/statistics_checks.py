@@ -134,6 +134,8 @@ async def truth_cases(dbs: dict[str, asyncpg.Pool], start: datetime, end: dateti
         """
         SELECT c.case_id::text, c.channel, c.jurisdiction, c.category, c.received_at,
                c.reachable, c.link_kind, c.assigned_unit, c.extended_days, c.rating,
+               c.signers, array_remove(array_agg(t.at) FILTER (WHERE t.action = 'urge'), NULL)
+                   AS urged_at,
                min(t.at) FILTER (WHERE t.action = 'accept') AS accepted_at,
                min(t.at) FILTER (WHERE t.action = 'close') AS closed_at,
                min(t.at) FILTER (WHERE t.action = 'feedback') AS feedback_at,
@@ -156,4 +158,5 @@ async def truth_cases(dbs: dict[str, asyncpg.Pool], start: datetime, end: dateti
         accepted_at=r["accepted_at"], extension_days=r["extended_days"] or 0,
         closed_at=r["closed_at"], feedback_at=r["feedback_at"], rating=r["rating"],
         rated_at=r["rated_at"], overdue_at=overdue.get(r["case_id"]),
+        signers=r["signers"], urged_at=sorted(r["urged_at"] or []),
     ) for r in rows]

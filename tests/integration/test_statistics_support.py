@@ -85,6 +85,8 @@ class Case:
     rated_at: datetime | None = None
     overdue_at: datetime | None = None
     overdue_kind: str = "handling"
+    signers: int = 1  # the head count: people (人次)
+    urged_at: list[datetime] = field(default_factory=list)
 
     @property
     def unit(self) -> str:
@@ -105,7 +107,7 @@ class Case:
             case_id=str(uuid.uuid4()), channel=rng.choice(vocab.channels.codes),
             jurisdiction=rng.choice(vocab.jurisdictions.codes),
             category=rng.choice(vocab.categories.codes), received_at=received,
-            reachable=rng.random() < 0.7)
+            reachable=rng.random() < 0.7, signers=rng.choice((1, 1, 1, 1, 6, 30)))
         values.update(fixed)
         return cls(**values)
 
@@ -119,6 +121,9 @@ class Case:
         # Every case is assigned (versions from 1000): routing, which also sees these
         # registrations, assigns them too, with version 1, and must never win.
         c.units.append((rng.choice(units), received + _hours(rng, 0.1, 20)))
+        if rng.random() < 0.15:  # urged (督办) once or twice, some before a backdated receipt
+            c.urged_at = sorted(received + _hours(rng, -24, 2000)
+                                for _ in range(rng.randint(1, 2)))
         r = rng.random()
         if r < 0.05:  # assigned, never accepted: the 15-day acceptance limit passes
             due = compute_due("acceptance", local_date(received), CAL).due_date
@@ -183,7 +188,7 @@ class Case:
             case_id=self.case_id, tracking_no=f"XF-T{self.case_id[:8]}", channel=self.channel,
             jurisdiction=self.jurisdiction, category=self.category,
             received_at=self.received_at, reachable=self.reachable,
-            anonymous=not self.reachable), self.received_at)
+            anonymous=not self.reachable, signers=self.signers), self.received_at)
         if self.duplicate:
             emit(ROUTING_TOPIC, CaseLinked(case_id=self.case_id, linked_to=str(uuid.uuid4()),
                                            kind="duplicate", at=self.received_at),
@@ -201,6 +206,8 @@ class Case:
         step("close", self.closed_at)
         step("feedback", self.feedback_at)
         step("rate", self.rated_at, rating=self.rating)
+        for urged in self.urged_at:
+            step("urge", urged, respond_by=local_date(urged) + timedelta(days=7))
         if self.overdue_at is not None:
             overdue = DeadlineOverdue(case_id=self.case_id, kind=self.overdue_kind,
                                       due_date=local_date(self.overdue_at) - timedelta(1),
@@ -229,7 +236,7 @@ def truth(cases: Iterable[Case], start: date, end: date, as_of: datetime,
           ) -> dict[str, list[int]]:
     """docs/domain.md §5, case by case: what was received in [start, end] and where it stood at
     as_of."""
-    out: dict[str, list[int]] = defaultdict(lambda: [0] * 9)
+    out: dict[str, list[int]] = defaultdict(lambda: [0] * 11)
     for c in cases:
         day = local_date(c.received_at)
         if c.duplicate or not start <= day <= end or c.received_at > as_of:
@@ -252,14 +259,18 @@ def truth(cases: Iterable[Case], start: date, end: date, as_of: datetime,
             v[7] += c.rating == "basically_satisfied"
         if c.overdue_at is not None and c.overdue_at <= as_of:
             out[key][8] += 1
+        v[9] += c.signers
+        # An urge counts from its instant, and never before the case was received.
+        v[10] += sum(1 for u in c.urged_at if max(u, c.received_at) <= as_of)
     return dict(out)
 
 
 def expected_summary(counts: dict[str, list[int]]) -> dict[str, Any]:
-    t = [sum(v[i] for v in counts.values()) for i in range(9)]
+    t = [sum(v[i] for v in counts.values()) for i in range(11)]
     return {"received": t[0], "closed": t[1], "in_progress": t[0] - t[1], "overdue": t[8],
             "closure_rate": half_up(t[1], t[0]), "on_time_rate": half_up(t[2], t[1]),
-            "feedback_rate": half_up(t[4], t[3]), "satisfaction_rate": half_up(t[6] + t[7], t[5])}
+            "feedback_rate": half_up(t[4], t[3]), "satisfaction_rate": half_up(t[6] + t[7], t[5]),
+            "people": t[9], "urges": t[10]}
 
 
 def expected_breakdown(counts: dict[str, list[int]], by: str, vocab: Vocabulary
@@ -279,7 +290,8 @@ def expected_breakdown(counts: dict[str, list[int]], by: str, vocab: Vocabulary
     rows.sort(key=lambda kv: (-kv[1][0], kv[0]))
     return {"total": total, "rows": [
         {"key": k, "label": label(k), "count": v[0], "percent": half_up(v[0], total),
-         "closed": v[1], "closure_rate": half_up(v[1], v[0])} for k, v in rows]}
+         "closed": v[1], "closure_rate": half_up(v[1], v[0]), "people": v[9],
+         "urges": v[10]} for k, v in rows]}
 
 
 async def produce(bootstrap: str, events: list[Produced], *, routing_first: bool = False

@@ -52,9 +52,10 @@ def env(data: EventData) -> Envelope:
     return envelope_for(data, subject=CASE, source="test", time=T0)
 
 
-def step(action: str, at: datetime, **extra: object) -> Envelope:
+def step(action: str, at: datetime, sequence: int = 2, **extra: object) -> Envelope:
     cls = STEP_TYPES[action]
-    return env(cls(case_id=CASE, at=at, status="x", previous_status="y", sequence=2, **extra))
+    return env(cls(case_id=CASE, at=at, status="x", previous_status="y", sequence=sequence,
+                   **extra))
 
 
 def registered(**extra: object) -> Envelope:
@@ -232,16 +233,17 @@ def test_ratings(rating: str, satisfied: tuple[int, int]) -> None:
 
 def test_people_are_the_head_count_and_urges_count_at_their_instants() -> None:
     group = [registered(signers=30), assigned("jian_bureau", 1, T0),
-             step("urge", T0 + timedelta(days=3), respond_by=date(2020, 1, 10)),
-             step("urge", T0 + timedelta(days=5))]
+             step("urge", T0 + timedelta(days=3), 3, respond_by=date(2020, 1, 10)),
+             step("urge", T0 + timedelta(days=5), 4)]
     d = derive(fold(group), CAL, MODE)
     assert d.people == 30
     assert d.e_urges == (T0 + timedelta(days=3), T0 + timedelta(days=5))
     pts = points(d)
     assert pts[(T0, "jian_bureau")][PEOPLE] == 30 and pts[(T0, "jian_bureau")][RECEIVED] == 1
     assert pts[(T0 + timedelta(days=5), "jian_bureau")][URGES] == 1
-    # Folded in any order, the same facts.
+    # Folded in any order, the same facts; the same urge twice (one sequence) counts once.
     assert derive(fold(list(reversed(group))), CAL, MODE) == d
+    assert derive(fold([*group, group[-1], group[-2]]), CAL, MODE) == d
     # An urge before a backdated receipt counts from the receipt, like every other count.
     early = derive(fold([registered(), step("urge", T0 - timedelta(days=1))]), CAL, MODE)
     assert early.e_urges == (T0,)
