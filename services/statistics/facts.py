@@ -86,6 +86,18 @@ class CaseFacts:
     rated_at: datetime | None = None
     overdue_at: datetime | None = None
     overdue_unit: str | None = None
+    # The assessment indicators' facts (assessment.py), folded by the same order-free rules.
+    decided_at: datetime | None = None  # accepted, declined or transferred out: the earliest
+    declined_at: datetime | None = None
+    replied_at: datetime | None = None
+    link_kind: str | None = None  # repeat | final_repeat | duplicate
+    linked_at: datetime | None = None
+    key_case: bool = False  # the current assignment's (highest version)
+    flagged_key: bool = False  # flagged at registration
+    review_requested_at: datetime | None = None
+    assigned_by: str | None = None
+    report_back_due: date | None = None
+    report_back_due_at: datetime | None = None  # when that due date was announced
     signers: int = 0  # the head count (people, 人次); 0 until the registration is known
     # Every urge (督办): (its step's sequence, its instant), one per sequence, so an urge
     # delivered twice (even twice in one batch) is counted once.

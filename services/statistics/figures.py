@@ -15,11 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
+from services.statistics.assessment import IndicatorCounts
 from shared.domain.vocab import Terms, Vocabulary
 
-BREAKDOWN_DIMENSIONS: tuple[str, ...] = ("jurisdiction", "category", "channel", "unit", "month")
+# ``assigning_body``: the hand-offs only, by the body that assigned them (docs/domain.md §8).
+BREAKDOWN_DIMENSIONS: tuple[str, ...] = ("jurisdiction", "category", "channel", "unit", "month",
+                                         "assigning_body")
 
 _HUNDREDTH = Decimal("0.01")
 _MONTH_KEY = re.compile(r"^(\d{4})-(\d{2})$")
@@ -106,7 +109,8 @@ class Counts:
 
 
 class Summary(TypedDict):
-    """docs/domain.md §6 ``GET /v1/stats/summary`` body, keys in contract order."""
+    """docs/domain.md §6 ``GET /v1/stats/summary`` body, keys in contract order, then the
+    assessment indicators (§5, §7)."""
 
     received: int
     closed: int
@@ -116,12 +120,18 @@ class Summary(TypedDict):
     on_time_rate: float
     feedback_rate: float
     satisfaction_rate: float
+    timely_acceptance_rate: float
+    on_time_answer_rate: float
+    participation_rate: float
+    repeat_petitions: int
+    key_case_resolution_rate: float
     people: int
     urges: int
 
 
-def summary(counts: Counts) -> Summary:
-    """Apply docs/domain.md §5's definitions to ``counts``."""
+def summary(counts: Counts, indicators: IndicatorCounts | None = None) -> Summary:
+    """Apply docs/domain.md §5's definitions to ``counts`` and ``indicators``."""
+    i = indicators or IndicatorCounts()
     return {
         "received": counts.received,
         "closed": counts.closed,
@@ -131,6 +141,11 @@ def summary(counts: Counts) -> Summary:
         "on_time_rate": percent(counts.closed_on_time, counts.closed),
         "feedback_rate": percent(counts.feedback_given, counts.feedback_eligible),
         "satisfaction_rate": percent(counts.satisfied + counts.basically_satisfied, counts.rated),
+        "timely_acceptance_rate": percent(i.accepted_timely, i.acceptances_due),
+        "on_time_answer_rate": percent(i.answered_on_time, i.answered),
+        "participation_rate": percent(i.rated, i.feedback_given),
+        "repeat_petitions": i.repeat_petitions,
+        "key_case_resolution_rate": percent(i.key_resolved, i.key_closed),
         "people": counts.people,
         "urges": counts.urges,
     }
@@ -169,8 +184,10 @@ class BreakdownRow(TypedDict):
     percent: float
     closed: int
     closure_rate: float
-    people: int
-    urges: int
+    # by=assigning_body: how many of the row's cases reported back on time, late, or not yet.
+    report_back: NotRequired[dict[str, int]]
+    people: NotRequired[int]  # every dimension but assigning_body
+    urges: NotRequired[int]
 
 
 class Breakdown(TypedDict):

@@ -17,8 +17,9 @@ from datetime import date, datetime
 import asyncpg
 from prometheus_client import Counter, Gauge
 
+from services.statistics.assessment_queries import indicator_counts
 from services.statistics.facts import N
-from services.statistics.figures import percent, quarter_bounds
+from services.statistics.figures import percent, quarter_bounds, summary
 from services.statistics.queries import Engine, StatsQuery, counts_of
 from shared.domain.limits import local_date
 from shared.domain.vocab import Vocabulary
@@ -34,6 +35,17 @@ CLOSURE_RATE = Gauge("xinfang_stats_closure_rate_percent",
 ON_TIME_RATE = Gauge("xinfang_stats_on_time_rate_percent",
                      "On-time rate of the cases received in the current year or quarter, "
                      "as of now", ["period"])
+ASSESSMENT_RATE = Gauge("xinfang_stats_assessment_rate_percent",
+                        "Assessment indicators (及时受理率, 按期答复率, 群众参评率, "
+                        "包案化解率) of the current year or quarter, as of now (leader only)",
+                        ["period", "indicator"])
+REPEAT_PETITIONS = Gauge("xinfang_stats_repeat_petitions",
+                         "Repeat petitions received in the current year or quarter (leader only)",
+                         ["period"])
+# Gauge label → the summary figure it shows.
+INDICATORS = {"timely_acceptance": "timely_acceptance_rate",
+              "on_time_answer": "on_time_answer_rate", "participation": "participation_rate",
+              "key_case_resolution": "key_case_resolution_rate"}
 LEADER = Gauge("xinfang_stats_leader",
                "1 on the instance that folds the aggregates and exports the statistics gauges")
 JOURNAL_ROWS = Gauge("xinfang_stats_journal_rows", "Deltas waiting to be folded (leader only)")
@@ -41,7 +53,8 @@ FOLD_CHUNK = Gauge("xinfang_stats_fold_chunk_rows",
                    "Journal rows the leader folds per transaction (smaller after a timeout)")
 FOLDED = Counter("xinfang_stats_folded_rows_total", "Journal rows folded into the aggregates")
 
-_FIGURES = (RECEIVED, CLOSED, OPEN, CLOSURE_RATE, ON_TIME_RATE)
+_FIGURES = (RECEIVED, CLOSED, OPEN, CLOSURE_RATE, ON_TIME_RATE, ASSESSMENT_RATE,
+            REPEAT_PETITIONS)
 
 
 def step_down() -> None:
@@ -77,4 +90,9 @@ async def refresh(conn: asyncpg.Connection, now: datetime, vocab: Vocabulary) ->
         counts = counts_of(total)
         CLOSURE_RATE.labels(name).set(percent(counts.closed, counts.received))
         ON_TIME_RATE.labels(name).set(percent(counts.closed_on_time, counts.closed))
+        figures = summary(counts, await indicator_counts(conn, StatsQuery(start, end, now)))
+        for indicator, figure in INDICATORS.items():
+            ASSESSMENT_RATE.labels(name, indicator).set(
+                figures[figure])  # type: ignore[literal-required]
+        REPEAT_PETITIONS.labels(name).set(figures["repeat_petitions"])
     JOURNAL_ROWS.set(await conn.fetchval("SELECT count(*) FROM journal"))

@@ -5,18 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from services.statistics.api import XLSX
+from services.statistics.assessment_queries import REPORT_BACK_STATUSES
 from services.statistics.figures import BREAKDOWN_DIMENSIONS
 from services.statistics.params import COMPARE, FORMATS
 from shared.platform import openapi as oa
 
 _RATE = {"type": "number", "minimum": 0, "description": "percent, two decimals"}
 _COUNT = {"type": "integer", "minimum": 0}
+_INDICATORS = {"timely_acceptance_rate": _RATE, "on_time_answer_rate": _RATE,
+               "participation_rate": _RATE, "repeat_petitions": _COUNT,
+               "key_case_resolution_rate": _RATE}
 _SUMMARY = {"type": "object", "required": ["received", "closed", "in_progress", "overdue",
                                            "closure_rate", "on_time_rate", "feedback_rate",
-                                           "satisfaction_rate"], "properties": {
+                                           "satisfaction_rate", *_INDICATORS], "properties": {
     "received": _COUNT, "closed": _COUNT, "in_progress": _COUNT, "overdue": _COUNT,
     "closure_rate": _RATE, "on_time_rate": _RATE, "feedback_rate": _RATE,
-    "satisfaction_rate": _RATE, "comparison": {"type": "object"},
+    "satisfaction_rate": _RATE, **_INDICATORS, "comparison": {"type": "object"},
     "people": {**_COUNT, "description": "人次: the head count of the cases received (signers, "
                                         "a group visit's people), beside the cases (件次)"},
     "urges": {**_COUNT, "description": "督办: urges on the cases received"}}}
@@ -27,7 +31,10 @@ _BREAKDOWN = {"type": "object", "required": ["total", "rows"], "properties": {
                                        "closure_rate"],
         "properties": {"key": {"type": "string"}, "label": {"type": ["string", "null"]},
                        "count": _COUNT, "percent": _RATE, "closed": _COUNT,
-                       "closure_rate": _RATE, "people": _COUNT, "urges": _COUNT}}}}}
+                       "closure_rate": _RATE, "people": _COUNT, "urges": _COUNT,
+                       "report_back": {
+                           "type": "object", "description": "by=assigning_body only",
+                           "properties": {k: _COUNT for k in REPORT_BACK_STATUSES}}}}}}}
 
 
 def _period() -> list[dict[str, Any]]:

@@ -85,7 +85,9 @@ class StatsQuery:
     def __post_init__(self) -> None:
         if self.start > self.end:
             raise ValueError("start after end")
-        if self.group is not None and self.group not in (*DIMENSIONS, "month"):
+        # assigning_body is read by assessment_queries, never by the Engine.
+        if self.group is not None and self.group not in (*DIMENSIONS, "month",
+                                                         "assigning_body"):
             raise ValueError(f"unknown group {self.group!r}")
 
 

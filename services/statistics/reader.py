@@ -9,18 +9,21 @@ disagree on a number.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import yaml
 
+from services.statistics.assessment_queries import by_assigning_body, indicator_counts
 from services.statistics.facts import OVERDUE, PEOPLE, UNASSIGNED, URGES, N
 from services.statistics.figures import (
     Breakdown,
     GroupCounts,
     Summary,
     breakdown,
+    month_label,
     quarter_bounds,
     summary,
 )
@@ -61,16 +64,52 @@ class Reader:
             return await Engine(conn).run(q)
 
     async def summary(self, q: StatsQuery) -> Summary:
-        return summary(counts_of(_total(await self.counts(q))))
+        async with self._pool.acquire() as conn:
+            counts = counts_of(_total(await Engine(conn).run(q)))
+            indicators = await indicator_counts(conn, q)
+        return summary(counts, indicators)
 
     async def breakdown(self, q: StatsQuery) -> Breakdown:
         assert q.group is not None
+        if q.group == "assigning_body":
+            return await self._by_assigning_body(q)
         result = await self.counts(q)
         rows = [GroupCounts(key, vector[0], vector[1],
                             label=self._units.get(key, key) if q.group == "unit" else None,
                             people=vector[PEOPLE], urges=vector[URGES])
                 for key, vector in result.items() if vector[0]]
         return breakdown(rows, q.group, self._vocab)
+
+    async def _by_assigning_body(self, q: StatsQuery) -> Breakdown:
+        async with self._pool.acquire() as conn:
+            bodies = await by_assigning_body(conn, q)
+        channels = self._vocab.channels
+        shaped = breakdown([GroupCounts(
+            b.key, b.count, b.closed,
+            # A hand-off without a named body is filed under its channel (省平台转办 …).
+            label=channels.label(b.key) if b.key in channels.labels else b.key)
+            for b in bodies], q.group or "assigning_body", self._vocab)
+        status = {b.key: b.report_back for b in bodies}
+        for row in shaped["rows"]:
+            row["report_back"] = status[row["key"]]
+            # Hand-offs are counted from their own query: people and urges are not in it.
+            row.pop("people", None)
+            row.pop("urges", None)
+        return shaped
+
+    async def repeats_by_month(self, q: StatsQuery) -> tuple[tuple[str, int], ...]:
+        """Repeat petitions by the month received (the quarterly report's lines)."""
+        out = []
+        month = q.start.replace(day=1)
+        while month <= q.end:
+            last = min(q.end, (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+                       - timedelta(days=1))
+            async with self._pool.acquire() as conn:
+                found = await indicator_counts(conn, StatsQuery(max(month, q.start), last,
+                                                                q.as_of, q.filters))
+            out.append((month_label(month.strftime("%Y-%m")), found.repeat_petitions))
+            month = last + timedelta(days=1)
+        return tuple(out)
 
     async def overdue_by_unit(self, q: StatsQuery) -> tuple[tuple[str, int], ...]:
         result = await self.counts(StatsQuery(q.start, q.end, q.as_of, q.filters, "unit"))
@@ -96,6 +135,7 @@ class Reader:
             by_category=await self.breakdown(_grouped(q, "category")),
             by_channel=await self.breakdown(_grouped(q, "channel")),
             overdue_by_unit=await self.overdue_by_unit(q),
+            repeats_by_month=await self.repeats_by_month(q),
         )
 
 

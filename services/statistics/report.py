@@ -38,7 +38,19 @@ SUMMARY_HEADINGS: dict[str, str] = {
     "people": "人次",
     "urges": "督办次数",
 }
-_RATE_KEYS = frozenset(key for key, heading in SUMMARY_HEADINGS.items() if heading.endswith("(%)"))
+# The assessment indicators (docs/domain.md §5), a section of their own.
+ASSESSMENT_HEADINGS: dict[str, str] = {
+    "timely_acceptance_rate": "及时受理率(%)",
+    "on_time_answer_rate": "按期答复率(%)",
+    "participation_rate": "群众参评率(%)",
+    "satisfaction_rate": "参评满意率(%)",
+    "repeat_petitions": "重复信访件数",
+    "key_case_resolution_rate": "包案化解率(%)",
+}
+_RATE_KEYS = frozenset(key for key, heading in (*SUMMARY_HEADINGS.items(),
+                                                *ASSESSMENT_HEADINGS.items())
+                       if heading.endswith("(%)"))
+REPEAT_HEADINGS = ("月份", "重复信访件数")
 BREAKDOWN_HEADINGS = ("名称", "件数", "占比(%)", "办结数", "办结率(%)")
 OVERDUE_HEADINGS = ("单位", "逾期件数")
 YOY_HEADINGS = ("指标", "本期", "去年同期", "增减", "增减幅度(%)")
@@ -79,6 +91,7 @@ class QuarterlyReport:
     by_category: Breakdown
     by_channel: Breakdown
     overdue_by_unit: tuple[tuple[str, int], ...] = ()
+    repeats_by_month: tuple[tuple[str, int], ...] = ()  # (month label, repeat petitions)
 
     def __post_init__(self) -> None:
         quarter_bounds(self.year, self.quarter)  # raises ValueError for a bad year or quarter
@@ -181,6 +194,24 @@ def _yoy_section(report: QuarterlyReport) -> Section:
     )
 
 
+def _assessment_section(report: QuarterlyReport) -> Section:
+    figures = _figures(report.summary)
+    keys = tuple(key for key in ASSESSMENT_HEADINGS if key in figures)
+    return Section(
+        title="考核指标",
+        headings=tuple(ASSESSMENT_HEADINGS[key] for key in keys),
+        kinds=tuple("rate" if key in _RATE_KEYS else "count" for key in keys),
+        rows=(tuple(figures[key] for key in keys),),
+    )
+
+
+def _repeats_section(report: QuarterlyReport) -> Section:
+    rows: list[tuple[Cell, ...]] = list(report.repeats_by_month)
+    rows.append((TOTAL_LABEL, sum(n for _, n in report.repeats_by_month)))
+    return Section(title="重复信访(按月)", headings=REPEAT_HEADINGS, kinds=("text", "count"),
+                   rows=tuple(rows), has_total=True)
+
+
 def sections(report: QuarterlyReport) -> tuple[Section, ...]:
     """The report's tables in the order they appear in both formats."""
     return (
@@ -190,6 +221,8 @@ def sections(report: QuarterlyReport) -> tuple[Section, ...]:
         _breakdown_section("按渠道", report.by_channel),
         _overdue_section(report),
         _yoy_section(report),
+        _assessment_section(report),
+        _repeats_section(report),
     )
 
 

@@ -21,7 +21,27 @@ under that schema's ``search_path``).
 
 from __future__ import annotations
 
+from services.statistics.assessment import ASSESSED_COLUMNS
 from shared.platform.inbox import INBOX_DDL
+
+# The raw facts of the assessment indicators (facts.CaseFacts' fields after overdue_unit, in
+# order).
+ASSESSMENT_FACTS: tuple[tuple[str, str], ...] = (
+    ("decided_at", "timestamptz"), ("declined_at", "timestamptz"),
+    ("replied_at", "timestamptz"), ("link_kind", "text"), ("linked_at", "timestamptz"),
+    ("key_case", "boolean"), ("flagged_key", "boolean"),
+    ("review_requested_at", "timestamptz"), ("assigned_by", "text"),
+    ("report_back_due", "date"), ("report_back_due_at", "timestamptz"),
+)
+# The indicator queries' paths: acceptances due by their due date, answers by their instant,
+# hand-offs by receipt (assessment_queries.py); the others ride case_fact_received.
+ASSESSMENT_INDEXES = """
+CREATE INDEX case_fact_accept_due ON case_fact (accept_due)
+    WHERE counted AND accept_due IS NOT NULL;
+CREATE INDEX case_fact_answered ON case_fact (e_answered)
+    WHERE counted AND e_answered IS NOT NULL;
+CREATE INDEX case_fact_handoff ON case_fact (received_at) WHERE counted AND handoff;
+"""
 
 COUNT_COLUMNS = ("received", "closed", "closed_on_time", "feedback_eligible", "feedback_given",
                  "rated", "satisfied", "basically_satisfied", "overdue", "people", "urges")
@@ -36,6 +56,7 @@ FACT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("extended_at", "timestamptz"), ("closed_at", "timestamptz"),
     ("feedback_at", "timestamptz"), ("rating", "text"), ("rated_at", "timestamptz"),
     ("overdue_at", "timestamptz"), ("overdue_unit", "text"),
+    *ASSESSMENT_FACTS,
     # Lists of instants as JSON (the upsert unnests one array per column: no nested arrays).
     ("signers", "integer"), ("urged_at", "jsonb"),
     # derived
@@ -44,6 +65,7 @@ FACT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("e_feedback", "timestamptz"), ("e_rated", "timestamptz"), ("rating_class", "smallint"),
     ("e_overdue", "timestamptz"), ("overdue_unit_key", "text"),
     ("people", "integer"), ("e_urges", "jsonb"), ("e_last_urge", "timestamptz"),
+    *ASSESSED_COLUMNS,
 )
 
 _COUNTS_DDL = ",\n    ".join(f"{c} integer NOT NULL" for c in COUNT_COLUMNS)
@@ -81,7 +103,7 @@ CREATE INDEX case_fact_overdue ON case_fact (e_overdue) WHERE counted AND e_over
 {dimension_indexes()}
 CREATE INDEX case_fact_all_dims ON case_fact (channel, jurisdiction, category, r_day)
     WHERE counted;
-
+{ASSESSMENT_INDEXES}
 CREATE TABLE journal (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     r_day date NOT NULL,

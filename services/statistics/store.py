@@ -17,6 +17,8 @@ import asyncpg
 import orjson
 from prometheus_client import Counter
 
+from services.statistics import assessment
+from services.statistics.assessment import Assessed
 from services.statistics.facts import (
     NOT_COUNTED,
     UNASSIGNED,
@@ -36,6 +38,8 @@ from shared.domain.schemas import (
     CaseRegistered,
     CaseStep,
     DeadlineOverdue,
+    DeadlineRescheduled,
+    DeadlineScheduled,
 )
 from shared.domain.vocab import Vocabulary
 from shared.platform.events import Envelope
@@ -47,7 +51,8 @@ EVENTS_APPLIED = Counter("xinfang_stats_events_applied_total",
 DELTAS_WRITTEN = Counter("xinfang_stats_journal_rows_written_total",
                          "Point deltas written to the journal (this instance)")
 
-_RELEVANT = (CaseRegistered, CaseAssigned, CaseLinked, DeadlineOverdue, CaseStep)
+_RELEVANT = (CaseRegistered, CaseAssigned, CaseLinked, DeadlineOverdue, CaseStep,
+             DeadlineScheduled, DeadlineRescheduled)
 _RAW = tuple(f.name for f in fields(CaseFacts))[1:]  # after case_id
 _NAMES = [name for name, _ in FACT_COLUMNS]
 _TYPES = dict(FACT_COLUMNS)
@@ -70,7 +75,7 @@ class ConcurrentInsert(asyncpg.exceptions.SerializationError):
 
 def _facts_from(row: asyncpg.Record) -> CaseFacts:
     values: dict[str, Any] = {name: row[name] for name in _RAW}
-    for name in ("registered", "duplicate", "reachable"):
+    for name in ("registered", "duplicate", "reachable", "key_case", "flagged_key"):
         values[name] = bool(values[name])
     values["unit_version"] = -1 if values["unit_version"] is None else values["unit_version"]
     values["extension_days"] = values["extension_days"] or 0
@@ -95,12 +100,13 @@ def _derived_from(row: asyncpg.Record) -> Derived:
     )
 
 
-def _row_values(facts: CaseFacts, d: Derived) -> list[Any]:
+def _row_values(facts: CaseFacts, d: Derived, a: Assessed) -> list[Any]:
     raw = list(astuple(facts))[1:]
     raw[_URGED] = orjson.dumps([[seq, at.isoformat()] for seq, at in facts.urged_at]).decode()
     return [*raw, d.counted, d.r_day, d.unit if d.counted else None, d.e_closed, d.on_time,
             d.eligible, d.e_feedback, d.e_rated, d.rating_class, d.e_overdue,
-            d.overdue_unit if d.counted else None, d.people, _json(d.e_urges), d.e_last_urge]
+            d.overdue_unit if d.counted else None, d.people, _json(d.e_urges), d.e_last_urge,
+            *a.values()]
 
 
 def _json(moments: tuple[datetime, ...]) -> str:
@@ -159,12 +165,13 @@ class Projector:
             old = _derived_from(row) if row is not None else NOT_COUNTED
             new_facts = facts
             for envelope in by_case[case_id]:
-                new_facts = apply(new_facts, envelope, self.vocab)
+                new_facts = assessment.fold(apply(new_facts, envelope, self.vocab), envelope)
             if row is not None and new_facts == facts:
                 continue
             new = derive(new_facts, self.calendar, self.mode)
             deltas.extend(diff(old, new))
-            written.append([case_id, *_row_values(new_facts, new)])
+            assessed = assessment.derive(new_facts, self.calendar, self.mode)
+            written.append([case_id, *_row_values(new_facts, new, assessed)])
         if written:
             columns = list(zip(*written, strict=True))
             result = await conn.fetch(_UPSERT, *[list(c) for c in columns])

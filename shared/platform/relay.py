@@ -10,6 +10,9 @@ What a broken broker or producer must never do:
 - wedge the instance: after ``OutOfOrderSequenceNumber`` (aiokafka's idempotent producer is dead
   for good after it) or a run of failed sends, the producer is replaced; a relay that has not
   sent for ``release_after`` lets its shards go so a healthy instance takes them over;
+- publish one event twice: a row whose send is in doubt (its send failed, or the shard was
+  just taken over, maybe from a relay killed between the send and the mark) is looked up on
+  its topic before it is sent again (``sent_check.py``);
 - hide: :class:`RelayHealth` says how long the relay has been unable to send (readiness and
   liveness read it), and the backlog gauges come from the database, not from the last success.
 """
@@ -29,6 +32,7 @@ from prometheus_client import Counter, Gauge
 from shared.platform import faults
 from shared.platform.logging import get_logger
 from shared.platform.outbox import OUTBOX_SHARDS, oldest_unsent_age
+from shared.platform.sent_check import TopicTail, fingerprint
 
 log = get_logger(__name__)
 
@@ -45,6 +49,8 @@ PUBLISH_FAILURES = Counter("xinfang_outbox_publish_failures_total",
                            "Outbox batches that failed to publish and will be retried")
 PRODUCERS_REPLACED = Counter("xinfang_outbox_producers_replaced_total",
                              "Producers replaced after they stopped sending")
+FOUND_SENT = Counter("xinfang_outbox_found_sent_total",
+                     "Rows in doubt found on their topic already, marked sent, not sent again")
 SHARDS_HELD = Gauge("xinfang_outbox_shards_held", "Outbox shards this instance relays")
 
 ProducerFactory = Callable[[], Awaitable[AIOKafkaProducer]]
@@ -65,8 +71,10 @@ class RelayHealth:
 class OutboxRelay:
     def __init__(self, pool: asyncpg.Pool, new_producer: ProducerFactory, health: RelayHealth,
                  *, batch_size: int = 500, idle_interval: float = 0.05, retry_max: float = 5.0,
-                 replace_after: float = 30.0, release_after: float = 60.0) -> None:
+                 replace_after: float = 30.0, release_after: float = 60.0,
+                 tail: TopicTail | None = None) -> None:
         self._pool = pool
+        self._tail = tail
         self._new_producer = new_producer
         self._health = health
         self._batch_size = batch_size
@@ -80,6 +88,11 @@ class OutboxRelay:
         self._failed_since_replace: float | None = None
         self._cooldown_until = 0.0
         self._topic_wait: dict[str, tuple[float, float]] = {}  # topic -> (retry at, delay)
+        # Doubt: shards whose unsent rows may be on their topic already (just claimed, or
+        # after a failure), and rows whose send failed (it may have been written anyway).
+        self._unchecked: set[int] = set()
+        self._doubtful: set[int] = set()
+        self._wedged = False
 
     def stop(self) -> None:
         self._stopping.set()
@@ -100,9 +113,10 @@ class OutboxRelay:
                             await self._claim_shards()
                         checked = True
                     published = 0
-                    if not self._held and checked:
+                    if not self._held and checked and now >= self._cooldown_until:
                         # Another instance relays every shard and this one reached the
-                        # database: nothing of ours is failing (after an outage too).
+                        # database: nothing of ours is failing (after an outage too). Not
+                        # while it stands back after failing to send: that is still failing.
                         self._health.failing_since = None
                         self._health.last_error = None
                     if self._held:
@@ -116,6 +130,11 @@ class OutboxRelay:
                             published += sent
                             blocked += waiting
                             failure = failure or failed
+                        if self._wedged:
+                            PRODUCERS_REPLACED.inc()
+                            log.warning("outbox_producer_replaced", wedged=True)
+                            self._wedged = False
+                            await self._drop_producer()
                         if blocked and not published:
                             raise failure or RuntimeError(
                                 f"{blocked} rows wait for topics that failed to send")
@@ -144,6 +163,7 @@ class OutboxRelay:
         h.failing_since = h.failing_since or now
         self._failed_since_replace = self._failed_since_replace or now
         log.warning("outbox_publish_failed", error=h.last_error)
+        self._unchecked.update(self._held)  # a failure between a send and its mark
         await self._drop_broken_connections()
         wedged = isinstance(exc, OutOfOrderSequenceNumber)
         if self._producer is not None and (
@@ -186,6 +206,7 @@ class OutboxRelay:
                 raise
             if got:
                 self._held[shard] = conn
+                self._unchecked.add(shard)
                 log.info("outbox_shard_claimed", shard=shard)
             else:
                 await self._pool.release(conn)
@@ -204,11 +225,15 @@ class OutboxRelay:
         missing dead-letter topic, say) does not hold up the others."""
         rows = await conn.fetch(
             """
-            SELECT id, topic, key, value, headers FROM outbox
+            SELECT id, topic, key, value, headers, created_at FROM outbox
             WHERE shard = $1 AND sent_at IS NULL ORDER BY id LIMIT $2
             """,
             shard, self._batch_size,
         )
+        if shard in self._unchecked:
+            self._unchecked.discard(shard)
+            self._doubtful.update(r["id"] for r in rows)
+        rows = await self._skip_sent(conn, rows)
         now = asyncio.get_running_loop().time()
         pending: dict[tuple[str, str], list[asyncpg.Record]] = {}
         for r in rows:
@@ -225,6 +250,8 @@ class OutboxRelay:
             heads = [queue.pop(0) for queue in pending.values()]
 
             async def deliver(r: asyncpg.Record) -> None:
+                if faults.tripped("relay.wedged_producer"):
+                    raise OutOfOrderSequenceNumber("injected by XF_FAULT_POINT")
                 delivery = await producer.send(
                     r["topic"], value=bytes(r["value"]), key=r["key"].encode(),
                     headers=[(k, v.encode()) for k, v in orjson.loads(r["headers"])])
@@ -233,6 +260,9 @@ class OutboxRelay:
             results = await asyncio.gather(*(deliver(r) for r in heads), return_exceptions=True)
             for r, result in zip(heads, results, strict=True):
                 if isinstance(result, BaseException):
+                    self._doubtful.add(r["id"])  # a timed-out send may have been written
+                    if isinstance(result, OutOfOrderSequenceNumber):
+                        self._wedged = True  # it will never send again, whatever else did
                     failure = failure or result
                     pending.pop((r["topic"], r["key"]), None)  # nothing later of it this time
                     if r["topic"] not in failed_topics:
@@ -252,6 +282,38 @@ class OutboxRelay:
             for topic, n in by_topic.items():
                 PUBLISHED.labels(topic).inc(n)
         return len(sent), len(rows) - len(sent), failure
+
+    async def _skip_sent(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]
+                         ) -> list[asyncpg.Record]:
+        """The rows to send: those in doubt that are on their topic already are marked sent
+        instead. A topic that cannot be read is treated as one whose send failed."""
+        doubtful = [r for r in rows if r["id"] in self._doubtful and
+                    self._topic_wait.get(r["topic"], (0.0, 0.0))[0]
+                    <= asyncio.get_running_loop().time()]
+        if not doubtful or self._tail is None:
+            self._doubtful.difference_update(r["id"] for r in doubtful)
+            return rows
+        by_topic: dict[str, list[asyncpg.Record]] = {}
+        for r in doubtful:
+            by_topic.setdefault(r["topic"], []).append(r)
+        found: list[int] = []
+        for topic, group in by_topic.items():
+            marks = {fingerprint(r["key"].encode(), bytes(r["value"])): r["id"] for r in group}
+            since = min(int(r["created_at"].timestamp() * 1000) for r in group)
+            try:
+                on_topic = await self._tail.find(topic, since, marks)
+            except Exception as exc:  # the broker cannot be read now: the rows stay in doubt
+                self._topic_failed(topic, exc)
+                continue
+            found.extend(marks[m] for m in on_topic)
+            self._doubtful.difference_update(r["id"] for r in group)
+        if found:
+            await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
+                               found)
+            FOUND_SENT.inc(len(found))
+            log.info("outbox_found_sent", rows=len(found))
+        done = set(found)
+        return [r for r in rows if r["id"] not in done]
 
     def _topic_failed(self, topic: str, error: BaseException) -> None:
         delay = min(max(self._topic_wait.get(topic, (0.0, 0.05))[1] * 2, 0.1), self._retry_max)

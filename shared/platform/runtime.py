@@ -66,6 +66,12 @@ def new_faust_app(settings: ServiceSettings) -> faust.App:
         broker_commit_every=500,
         broker_commit_interval=1.0,
         store="memory://",
+        # faust would wait, unbounded, for every message taken to be acked before it stops
+        # or gives partitions up in a rebalance. Ours are held until applied (consumer.py), so
+        # during a database outage that wait never ends. Not waiting is safe: an unapplied
+        # message is never acked, so never committed, and is redelivered to whoever owns its
+        # partition next; the inbox makes a second application of it a no-op.
+        stream_wait_empty=False,
     )
 
 

@@ -39,6 +39,7 @@ from shared.platform.runtime import (
     new_faust_app,
     run_worker,
 )
+from shared.platform.sent_check import TopicTail
 from shared.platform.settings import ServiceSettings
 from shared.platform.topics import DEAD_LETTERS, TopicSpec
 
@@ -98,7 +99,8 @@ def compose(spec: ServiceSpec, settings: ServiceSettings, *, clock: Clock,
         await OutboxRelay(
             infra.pool, infra.new_producer, delivery.relay,
             replace_after=settings.relay_replace_producer_seconds,
-            release_after=settings.relay_release_shards_seconds).run()
+            release_after=settings.relay_release_shards_seconds,
+            tail=TopicTail(settings.kafka_bootstrap)).run()
 
     async def purge(infra: Infrastructure) -> None:
         # Every instance purges: the delete is idempotent.

@@ -7,13 +7,19 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
+from shared.platform.topics import CASE_EVENTS, DEAD_LETTERS
 from shared.tools.stack import kafka, postgres
 from shared.tools.stack.layout import SERVICES, Layout
+from shared.tools.testing.helpers import eventually, read_topic
 from tests.chaos.cluster import READY_WITHIN, Cluster, ExtraInstance, Instance, kill9
 
 # The grace period an orchestrator gives a process between SIGTERM and SIGKILL (Kubernetes'
@@ -42,6 +48,7 @@ class Faults:
     cluster: Cluster
     http: aiohttp.ClientSession
     rng: random.Random
+    dbs: dict[str, asyncpg.Pool] = field(default_factory=dict)
     injected: list[str] = field(default_factory=list)
     ready_seconds: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -131,6 +138,115 @@ class Faults:
         await first.start()
         await extra.start()
         await self._ready_after(f"the fault point {point}")
+
+    async def _hold_everything(self, service: str, env: dict[str, str]) -> ExtraInstance:
+        """The second instance restarted with ``env`` while the first is down, so that it
+        holds every shard and partition; the caller starts the first again."""
+        extra = extra_of(self.cluster, service)
+        first = next(i for i in self.cluster.instances[service] if i is not extra)
+        await extra.stop()
+        kill9(first)
+        await first.wait_exit(10)
+        await extra.start(env)
+        return extra
+
+    async def wedged_producer(self, service: str) -> None:
+        """The producer of the instance that holds every shard wedges (aiokafka's
+        OutOfOrderSequenceNumber, after which it never sends again): the relay must replace
+        it and send on, with nothing lost or sent twice."""
+        extra = await self._hold_everything(service, {"XF_FAULT_POINT": "relay.wedged_producer"})
+        url = f"http://127.0.0.1:{extra.port + 1000}/metrics"
+
+        async def replaced() -> bool:
+            try:
+                async with self.http.get(url) as r:
+                    text = await r.text()
+            except aiohttp.ClientError:
+                return False
+            return any(line.startswith("xinfang_outbox_producers_replaced_total ")
+                       and float(line.split()[1]) >= 1 for line in text.splitlines())
+
+        try:
+            await eventually(replaced, within=90, every=0.5, what="the producer replaced")
+            self.injected.append(f"producer wedged ({service})")
+        except AssertionError:
+            self.problems.append(f"{extra.name}: the wedged producer was never replaced")
+        first = next(i for i in self.cluster.instances[service] if i is not extra)
+        await first.start()
+        await self._ready_after("a wedged producer")
+
+    async def dead_letter_topic_missing(self, service: str, seconds: float = 15.0) -> None:
+        """The service's dead-letter topic deleted, then a poison message on its input: the
+        dead letter waits in the outbox while the rest goes on; once the topic is back it is
+        published, once."""
+        topic = DEAD_LETTERS[service].name("xinfang")
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.layout.bootstrap)
+        await admin.start()
+        try:
+            await admin.delete_topics([topic])
+        finally:
+            await admin.close()
+        key = f"chaos-poison-{uuid.uuid4()}"
+        producer = AIOKafkaProducer(bootstrap_servers=self.layout.bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(CASE_EVENTS.name("xinfang"), key=key.encode(),
+                                         value=b'{"specversion": "1.0", "id": ')
+        finally:
+            await producer.stop()
+        self.injected.append(f"{topic} deleted, a poison message sent")
+        db = self.dbs[service]
+
+        async def waiting() -> bool:
+            return bool(await db.fetchval(
+                "SELECT count(*) FROM outbox WHERE topic = $1 AND key = $2 AND sent_at IS NULL",
+                topic, key))
+        try:
+            await eventually(waiting, within=60, every=0.5, what="the dead letter parked")
+        except AssertionError:
+            self.problems.append(f"{service} never parked the poison message")
+        await asyncio.sleep(seconds)  # the outage of the topic is the fault, not a wait
+        await kafka.create_topics(self.layout.bootstrap)
+
+        async def sent() -> bool:
+            return not await db.fetchval(
+                "SELECT count(*) FROM outbox WHERE topic = $1 AND sent_at IS NULL", topic)
+        try:
+            await eventually(sent, within=90, every=0.5, what="the dead letter sent")
+        except AssertionError:
+            self.problems.append(f"{service}'s dead letters were not sent once {topic} was back")
+        copies = [m for m, _ in await read_topic(self.layout.bootstrap, topic, within=5)
+                  if m.key == key.encode()]
+        if len(copies) != 1:
+            self.problems.append(f"the dead letter is on {topic} {len(copies)} times, not once")
+        await self._ready_after("a missing dead-letter topic")
+
+    async def rebalance_in_outage(self, seconds: float = 10.0) -> None:
+        """Batches stalled by a PostgreSQL outage while their partitions move: the second
+        instances leave (SIGTERM) during it and come back the moment it ends, so the first
+        instances give partitions up with batches still held."""
+        await self._pg_stop()
+        extras = self.cluster.extras()
+        for extra in extras:
+            extra.signal(signal.SIGTERM)
+        for extra in extras:
+            if not await extra.wait_exit(STOP_GRACE):
+                self.problems.append(f"{extra.name} did not stop within {STOP_GRACE:.0f}s")
+                kill9(extra)
+                await extra.wait_exit(10)
+        await asyncio.sleep(seconds)  # batches stall on the first instances meanwhile
+        await self._pg_start()
+        for extra in extras:
+            await extra.start()
+        self.injected.append(f"rebalance ×2 with batches stalled ({len(extras)} services)")
+        # The fault is over once the database is back: the instances that lived through it
+        # are held to the 30 s; the second instances are new processes (their start-up, with
+        # five at once on two cores, is not a recovery) and only must come up at all.
+        await self._ready_after("a rebalance with stalled batches",
+                                [i for i in self.cluster.all() if i not in extras])
+        if await self.cluster.wait_ready(self.http, list(extras),
+                                         within=LATE_READY_WITHIN) is None:
+            self.problems.append("the second instances never came up after the rebalance")
 
     # -- the broker ------------------------------------------------------------------------
 

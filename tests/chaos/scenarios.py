@@ -107,6 +107,13 @@ def catalogue(short: bool) -> list[Scenario]:
                  _repeat(lambda f: f.cancel_queries(20), 1, (3, 6)), load_seconds=40),
         Scenario("SIGTERM during a database outage",
                  _repeat(Faults.sigterm_in_outage, 1, (3, 6)), load_seconds=30),
+        Scenario("rebalance with batches stalled",
+                 _repeat(Faults.rebalance_in_outage, 1, (3, 6)), load_seconds=40),
+        Scenario("producer wedge (deadlines)",
+                 _repeat(lambda f: f.wedged_producer("deadlines"), 1, (2, 4)), load_seconds=30),
+        Scenario("dead-letter topic missing (routing)",
+                 _repeat(lambda f: f.dead_letter_topic_missing("routing"), 1, (2, 4)),
+                 load_seconds=40),
         *points,
         Scenario("full replay: statistics", None, load_seconds=20,
                  after_drain=replay.statistics_replay),
@@ -115,9 +122,6 @@ def catalogue(short: bool) -> list[Scenario]:
 
 # Scenarios of the issue the suite does not inject yet: reported, never counted as passing.
 NOT_YET = {
-    "dead-letter topic missing, producer raising": "not implemented in the suite yet",
-    "producer wedge (OutOfOrderSequenceNumber)": "not implemented in the suite yet",
-    "rebalance with a batch stalled": "not implemented in the suite yet",
     "full replay: routing and deadlines": "no tool replays their topics into fresh databases",
 }
 
@@ -152,7 +156,7 @@ class Suite:
         since = await end_offsets(self.layout.bootstrap, DEADLINE_EVENTS.name("xinfang"))
         load = Load(self.cluster.intake_urls(), self.dbs["intake"], year, rate=scenario.rate,
                     seed=rng.randrange(10**9))
-        faults = Faults(self.layout, self.cluster, self.http, rng)
+        faults = Faults(self.layout, self.cluster, self.http, rng, self.dbs)
         driving = asyncio.create_task(load.run(self.http))
         loop = asyncio.get_running_loop()
         end_of_load = loop.time() + scenario.load_seconds

@@ -85,7 +85,9 @@ async def drain_state(dbs: dict[str, asyncpg.Pool], keys: list[str]) -> str | No
         if unsent:
             return f"{unsent} unsent outbox row(s) in {name}"
         published[name] = [r["event_id"] for r in await dbs[name].fetch(
-            "SELECT event_id FROM outbox WHERE key = ANY($1)", keys)]
+            # The hand-off notices are for the assigning body's system: no service reads them.
+            "SELECT event_id FROM outbox WHERE key = ANY($1) AND topic NOT LIKE $2", keys,
+            "%.handoff.events")]
     for reader, writers in WRITERS.items():
         ids = [i for w in writers for i in published[w]]
         n = await dbs[reader].fetchval("SELECT count(*) FROM inbox WHERE event_id = ANY($1)",

@@ -4,18 +4,21 @@ read again until they agree (bounded), since the pipeline may still be counting 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
-from playwright.async_api import Page
+from playwright.async_api import Browser, Page
 
+from shared.tools.testing.people import PASSWORD
 from shared.tools.testing.tokens import STAFF, bearer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 AGREE_WITHIN = 40.0  # the dashboard refreshes every 10 s; statistics counts within seconds
+WAIT_MS = 30_000  # routing assigns within seconds; the queue polls every 5 s
 COUNTS = ("received", "closed", "in_progress", "overdue")
 RATES = ("closure_rate", "on_time_rate", "feedback_rate", "satisfaction_rate")
 
@@ -97,3 +100,15 @@ async def routed_letter(stack: Any) -> dict[str, Any]:
                 return dict(record)
             assert asyncio.get_running_loop().time() < deadline, "routing never assigned it"
             await asyncio.sleep(0.3)
+
+
+async def signed_in(browser: Browser, console: str, username: str, **kw: object) -> Page:
+    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **kw)
+    context.set_default_timeout(WAIT_MS)
+    page = await context.new_page()
+    await page.goto(f"{console}/login")
+    await page.get_by_label("用户名").fill(username)
+    await page.get_by_label("密码").fill(PASSWORD)
+    await page.get_by_role("button", name="登录").click()
+    await page.wait_for_url(re.compile(r"/(register|queue|search|dashboard|admin)$"))
+    return page

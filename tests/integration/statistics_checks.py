@@ -13,13 +13,20 @@ import aiohttp
 import asyncpg
 
 from shared.domain.limits import start_of_local_day
-from shared.domain.schemas import DeadlineOverdue
+from shared.domain.schemas import (
+    CaseAssigned,
+    CaseLinked,
+    DeadlineOverdue,
+    DeadlineRescheduled,
+    DeadlineScheduled,
+)
 from shared.domain.vocab import Vocabulary
 from shared.platform.events import decode
 from tests.integration.test_statistics_support import (
     COUNTED_OVERDUE,
     Case,
     expected_breakdown,
+    expected_by_body,
     expected_summary,
     truth,
 )
@@ -121,7 +128,17 @@ async def compare_everything(get: Get, rng: random.Random, cases: list[Case], y:
                 counts = truth(cases, start, end, as_of, extra, group=by)
                 assert got == expected_breakdown(counts, by, vocab), (seed, params)
                 checked += 1
-    assert checked == len(spans) * 5 + 100 + 5 * 5 * 3
+    for start, end in [spans[0], *rng.sample(spans, 4)]:
+        for as_of in [moments[0], *rng.sample(moments, 2)]:
+            extra = {}
+            if rng.random() < 0.3:
+                extra["jurisdiction"] = rng.choice(filter_values["jurisdiction"])
+            params = {"by": "assigning_body", "from": start.isoformat(), "to": end.isoformat(),
+                      "as_of": as_of.isoformat(), **extra}
+            got = await get("/v1/stats/breakdown", **params)
+            assert got == expected_by_body(cases, start, end, as_of, vocab, extra), (seed, params)
+            checked += 1
+    assert checked == len(spans) * 5 + 100 + 5 * 5 * 3 + 5 * 3
     return checked
 
 
@@ -134,22 +151,44 @@ async def truth_cases(dbs: dict[str, asyncpg.Pool], start: datetime, end: dateti
         """
         SELECT c.case_id::text, c.channel, c.jurisdiction, c.category, c.received_at,
                c.reachable, c.link_kind, c.assigned_unit, c.extended_days, c.rating,
+               c.assigned_by,
                c.signers, array_remove(array_agg(t.at) FILTER (WHERE t.action = 'urge'), NULL)
                    AS urged_at,
                min(t.at) FILTER (WHERE t.action = 'accept') AS accepted_at,
+               min(t.at) FILTER (WHERE t.action = 'decline') AS declined_at,
+               min(t.at) FILTER (WHERE t.action = 'transfer_out') AS transferred_at,
+               min(t.at) FILTER (WHERE t.action = 'reply') AS replied_at,
                min(t.at) FILTER (WHERE t.action = 'close') AS closed_at,
                min(t.at) FILTER (WHERE t.action = 'feedback') AS feedback_at,
-               min(t.at) FILTER (WHERE t.action = 'rate') AS rated_at
+               min(t.at) FILTER (WHERE t.action = 'rate') AS rated_at,
+               min(t.at) FILTER (WHERE t.action = 'request_review') AS review_requested_at
         FROM cases c LEFT JOIN case_timeline t USING (case_id)
         WHERE c.received_at >= $1 AND c.received_at < $2
         GROUP BY c.case_id
         """, start, end)
+    keys = [r["case_id"] for r in rows]
     overdue: dict[str, datetime] = {}
-    for r in await dbs["deadlines"].fetch("SELECT value FROM outbox WHERE key = ANY($1)",
-                                          [r["case_id"] for r in rows]):
+    report_back: dict[str, tuple[datetime, date]] = {}
+    for r in await dbs["deadlines"].fetch("SELECT value FROM outbox WHERE key = ANY($1)", keys):
         data = decode(r["value"]).data
         if isinstance(data, DeadlineOverdue) and data.kind in COUNTED_OVERDUE:
             overdue[data.case_id] = min(data.at, overdue.get(data.case_id, data.at))
+        if isinstance(data, DeadlineScheduled | DeadlineRescheduled) and (
+                data.kind == "report_back"):
+            due = data.due_date if isinstance(data, DeadlineScheduled) else data.new_due_date
+            if data.case_id not in report_back or data.at >= report_back[data.case_id][0]:
+                report_back[data.case_id] = (data.at, due)
+    # Key status and repeat links are routing's decisions: read as routing published them.
+    key_case: dict[str, tuple[int, bool]] = {}
+    links: dict[str, tuple[datetime, str]] = {}
+    for r in await dbs["routing"].fetch("SELECT value FROM outbox WHERE key = ANY($1)", keys):
+        data = decode(r["value"]).data
+        if isinstance(data, CaseAssigned) and data.assignment_version >= key_case.get(
+                data.case_id, (-1, False))[0]:
+            key_case[data.case_id] = (data.assignment_version, data.key_case)
+        if isinstance(data, CaseLinked) and data.kind != "duplicate" and (
+                data.case_id not in links or (data.at, data.kind) < links[data.case_id]):
+            links[data.case_id] = (data.at, data.kind)
     return [Case(
         case_id=r["case_id"], channel=r["channel"], jurisdiction=r["jurisdiction"],
         category=r["category"], received_at=r["received_at"], reachable=r["reachable"],
@@ -158,5 +197,11 @@ async def truth_cases(dbs: dict[str, asyncpg.Pool], start: datetime, end: dateti
         accepted_at=r["accepted_at"], extension_days=r["extended_days"] or 0,
         closed_at=r["closed_at"], feedback_at=r["feedback_at"], rating=r["rating"],
         rated_at=r["rated_at"], overdue_at=overdue.get(r["case_id"]),
+        declined_at=r["declined_at"], transferred_at=r["transferred_at"],
+        replied_at=r["replied_at"], review_requested_at=r["review_requested_at"],
+        link_kind=links[r["case_id"]][1] if r["case_id"] in links else None,
+        linked_at=links[r["case_id"]][0] if r["case_id"] in links else None,
+        key_case=key_case.get(r["case_id"], (0, False))[1], assigned_by=r["assigned_by"],
+        report_back_due=report_back[r["case_id"]][1] if r["case_id"] in report_back else None,
         signers=r["signers"], urged_at=sorted(r["urged_at"] or []),
     ) for r in rows]

@@ -1,10 +1,12 @@
 """The outbox relay against the real PostgreSQL and Kafka, in a scratch database of its own
 (advisory locks are per database: the services' relays hold theirs).
 
-Findings covered: a wedged producer is replaced and a failing relay lets its shards go to a
-healthy one, with the backlog age read from the database all along (2); one case's events stay
-in order when a send fails part-way (9); the relay comes back by itself after its database
-connections are killed, and its health says so (12).
+Findings covered: a row sent but never marked sent (a relay killed between the two, or an
+acknowledgement lost) is not published a second time; a wedged producer is replaced and a
+failing relay lets its shards go to a healthy one, with the backlog age read from the
+database all along (2); one case's events stay in order when a send fails part-way (9); the
+relay comes back by itself after its database connections are killed, and its health says so
+(12).
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, OutOfOrderSequenceNumber
 
 from shared.platform.outbox import OUTBOX_DDL, RawRow, add_raw
-from shared.platform.relay import OLDEST_AGE, OutboxRelay, RelayHealth
+from shared.platform.relay import FOUND_SENT, OLDEST_AGE, OutboxRelay, RelayHealth
 from shared.platform.runtime import start_producer
+from shared.platform.sent_check import TopicTail
 from shared.tools.stack.postgres import superuser_connect
 from shared.tools.testing.helpers import eventually, read_topic
 
@@ -146,6 +149,28 @@ async def test_a_wedged_producer_is_replaced(stack, db, topic) -> None:  # type:
     await stop(relay, task)
 
 
+async def test_a_producer_wedged_on_one_send_is_replaced(stack, db, topic) -> None:  # type: ignore[no-untyped-def]
+    """aiokafka's producer is dead for good after OutOfOrderSequenceNumber, even when the
+    other sends of the same round went through: it is replaced at once."""
+    made: list[Flaky] = []
+
+    async def factory() -> Any:
+        real = await start_producer(stack.bootstrap, wait_seconds=0)
+        made.append(Flaky(real, error=OutOfOrderSequenceNumber,
+                          fail_once={b"case-w"} if not made else set()))
+        return made[-1]
+
+    async with db.acquire() as conn:
+        await add_raw(conn, rows(topic, [("case-w", "w1"), ("case-v", "v1")]))
+    relay = OutboxRelay(db, factory, RelayHealth(), retry_max=0.2)
+    task = await run(relay)
+    try:
+        await eventually(lambda: _zero(unsent(db)), within=30, what="every row sent")
+    finally:
+        await stop(relay, task)
+    assert len(made) == 2
+
+
 async def test_a_relay_that_cannot_send_lets_its_shards_go(stack, db, topic) -> None:  # type: ignore[no-untyped-def]
     async def broken() -> Any:
         return Flaky(await start_producer(stack.bootstrap, wait_seconds=0), broken=True)
@@ -168,7 +193,6 @@ async def test_a_relay_that_cannot_send_lets_its_shards_go(stack, db, topic) -> 
     try:
         await eventually(lambda: _zero(unsent(db)), within=40,
                          what="the healthy relay to take the shards over and send")
-        assert sick_health.failing_since is not None
     finally:
         await stop(well, well_task)
         await stop(sick, sick_task)
@@ -194,6 +218,7 @@ async def test_the_relay_recovers_when_its_connections_are_killed(stack, db, top
     finally:
         await admin.close()
     assert killed >= 1
+    await db.expire_connections()  # the test's own idle connections were killed too
     async with db.acquire() as conn:
         await add_raw(conn, rows(topic, [("case-k", "k2")]))
     await eventually(lambda: _zero(unsent(db)), within=30, what="sent after the kill")
@@ -266,3 +291,79 @@ async def test_a_relay_without_shards_is_healthy_again_after_an_outage(stack, db
         if idle_task is not None:
             await stop(idle, idle_task)
         await stop(holder, holder_task)
+
+
+async def messages_on(bootstrap: str, topic: str) -> int:
+    """How many messages the (one-partition) topic holds: every send acknowledged is in it."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        return int((await consumer.end_offsets([tp]))[tp])
+    finally:
+        await consumer.stop()
+
+
+async def test_rows_on_the_topic_already_are_not_sent_again(stack, db, topic) -> None:  # type: ignore[no-untyped-def]
+    """A relay killed between the broker's acknowledgement and marking the rows sent: the
+    relay that takes the shard over finds them on the topic and marks them, sends the rest."""
+    plan = rows(topic, [("case-x", "x1"), ("case-y", "y1"), ("case-x", "x2"), ("case-y", "y2")])
+    async with db.acquire() as conn:
+        await add_raw(conn, plan)
+    producer = await start_producer(stack.bootstrap, wait_seconds=0)
+    try:
+        for r in (plan[0], plan[1]):  # what the killed relay got onto the topic
+            await producer.send_and_wait(topic, value=r.value, key=r.key.encode())
+    finally:
+        await producer.stop()
+    found_before = FOUND_SENT._value.get()
+
+    async def factory() -> Any:
+        return await start_producer(stack.bootstrap, wait_seconds=0)
+
+    relay = OutboxRelay(db, factory, RelayHealth(), retry_max=0.2,
+                        tail=TopicTail(stack.bootstrap))
+    task = await run(relay)
+    try:
+        await eventually(lambda: _zero(unsent(db)), within=30, what="every row sent")
+    finally:
+        await stop(relay, task)
+    assert await messages_on(stack.bootstrap, topic) == 4
+    assert FOUND_SENT._value.get() - found_before == 2
+
+
+class LostAck(Flaky):
+    """A producer whose first send of each key in ``lose`` is written but reported failed:
+    the request timed out after the broker had taken it."""
+
+    def __init__(self, real: AIOKafkaProducer, lose: set[bytes]) -> None:
+        super().__init__(real)
+        self.lose = lose
+
+    async def send(self, topic: str, **kw: Any) -> asyncio.Future[Any]:
+        if kw["key"] not in self.lose:
+            return await self.real.send(topic, **kw)
+        self.lose.discard(kw["key"])
+        await (await self.real.send(topic, **kw))
+        failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        failed.set_exception(KafkaConnectionError("acknowledgement lost, by the test"))
+        return failed
+
+
+async def test_a_send_written_but_reported_failed_is_not_sent_again(stack, db, topic) -> None:  # type: ignore[no-untyped-def]
+    async with db.acquire() as conn:
+        await add_raw(conn, rows(topic, [("case-l", "l1"), ("case-l", "l2"), ("case-m", "m1")]))
+
+    async def factory() -> Any:
+        return LostAck(await start_producer(stack.bootstrap, wait_seconds=0), {b"case-l"})
+
+    relay = OutboxRelay(db, factory, RelayHealth(), retry_max=0.2,
+                        tail=TopicTail(stack.bootstrap))
+    task = await run(relay)
+    try:
+        await eventually(lambda: _zero(unsent(db)), within=30, what="every row sent")
+    finally:
+        await stop(relay, task)
+    assert await messages_on(stack.bootstrap, topic) == 3
+    got = await read_topic(stack.bootstrap, topic, until=lambda m: len(m) >= 3, within=20)
+    assert [r.value for r, _ in got if r.key == b"case-l"] == [b"l1", b"l2"]

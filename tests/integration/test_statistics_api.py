@@ -334,3 +334,9 @@ async def test_live_gauges_follow_events(stack) -> None:
             rate = after[f'xinfang_stats_closure_rate_percent{{period="{period}"}}']
             assert 0 < rate <= 100
             assert f'xinfang_stats_on_time_rate_percent{{period="{period}"}}' in after
+            for indicator in ("timely_acceptance", "on_time_answer", "participation",
+                              "key_case_resolution"):
+                value = after[f'xinfang_stats_assessment_rate_percent{{indicator="{indicator}"'
+                              f',period="{period}"}}']
+                assert 0 <= value <= 100
+            assert after[f'xinfang_stats_repeat_petitions{{period="{period}"}}'] >= 0

@@ -35,7 +35,12 @@ from shared.tools.testing.helpers import eventually
 from shared.tools.testing.tokens import ADMIN, bearer, channel_token
 from tests.integration.intake_support import resident_id
 from tests.integration.statistics_checks import compare_everything, getter, truth_cases
-from tests.integration.test_statistics_support import COUNTED_OVERDUE, TOKEN, fresh_block
+from tests.integration.test_statistics_support import (
+    COUNTED_OVERDUE,
+    HANDOFF_CHANNELS,
+    TOKEN,
+    fresh_block,
+)
 
 VOCAB = default_vocabulary()
 CASES = 2000
@@ -62,11 +67,25 @@ def _petitioner(rng: random.Random) -> dict[str, Any]:
     return who
 
 
+# Bodies that hand cases over: two with their own report-back limit in the local file, one
+# without (its channel's limit applies); None leaves the body unnamed.
+BODIES = ("江西省信访局", "吉安市人民政府办公室", "吉安市纪委", None)
+
+
+def _handoff(rng: random.Random, channel: str) -> dict[str, Any]:
+    if channel not in HANDOFF_CHANNELS:
+        return {}
+    body = rng.choice(BODIES)
+    return {"assigned_by": body, "assigned_ref": f"交〔{rng.randrange(10**4)}〕号"} if body else {}
+
+
 def _submission(rng: random.Random, received: datetime) -> dict[str, Any]:
     n = rng.randrange(10**12)
     jurisdiction = rng.choice(VOCAB.jurisdictions.codes)
+    channel = rng.choice(VOCAB.channels.codes)
     return {
-        "channel": rng.choice(VOCAB.channels.codes), "external_id": f"e2e-{uuid.uuid4()}",
+        **_handoff(rng, channel),
+        "channel": channel, "external_id": f"e2e-{uuid.uuid4()}",
         # Either the code or the Chinese name is accepted (docs/domain.md §2).
         "jurisdiction": (VOCAB.jurisdictions.label(jurisdiction) if rng.random() < 0.2
                          else jurisdiction),
@@ -174,7 +193,9 @@ async def _settled(dbs: dict[str, asyncpg.Pool], keys: list[str]) -> bool:
     published: dict[str, list[uuid.UUID]] = {}
     for name in ("intake", "routing", "deadlines"):
         rows = await dbs[name].fetch(
-            "SELECT event_id, sent_at IS NOT NULL AS sent FROM outbox WHERE key = ANY($1)", keys)
+            # The hand-off notices are for the assigning body's system: no service reads them.
+            "SELECT event_id, sent_at IS NOT NULL AS sent FROM outbox WHERE key = ANY($1) "
+            "AND topic NOT LIKE '%.handoff.events'", keys)
         if not all(r["sent"] for r in rows):
             return False
         published[name] = [r["event_id"] for r in rows]
@@ -217,15 +238,17 @@ async def test_figures_equal_the_truth_in_the_intake_database(stack) -> None:
             keyed = [i for i, b in enumerate(bodies) if {"phone", "id_number"} & set(
                 b["petitioner"])]
             duplicates = [
-                bodies[i] | {"external_id": f"e2e-{uuid.uuid4()}",
-                             "channel": rng.choice([c for c in VOCAB.channels.codes
-                                                    if c != bodies[i]["channel"]]),
-                             # kept inside the block: a later run's block must start empty
-                             "received_at": min(
-                                 datetime.fromisoformat(bodies[i]["received_at"])
-                                 + _hours(rng, 1, 72),
-                                 start_of_local_day(date(y + 4, 1, 1)) - timedelta(seconds=1)
-                             ).isoformat()}
+                {k: v for k, v in bodies[i].items() if not k.startswith("assigned_")}
+                | {"external_id": f"e2e-{uuid.uuid4()}",
+                   # not a hand-off channel: a reference number belongs to a hand-off only
+                   "channel": rng.choice([c for c in VOCAB.channels.codes
+                                          if c != bodies[i]["channel"]
+                                          and c not in HANDOFF_CHANNELS]),
+                   # kept inside the block: a later run's block must start empty
+                   "received_at": min(
+                       datetime.fromisoformat(bodies[i]["received_at"]) + _hours(rng, 1, 72),
+                       start_of_local_day(date(y + 4, 1, 1)) - timedelta(seconds=1)
+                   ).isoformat()}
                 for i in rng.sample(keyed, len(keyed) // 20)]
             await _routed(dbs["intake"], ids)
             dup_ids = await asyncio.gather(*[clerks.submit(b) for b in duplicates])
@@ -256,6 +279,10 @@ async def test_figures_equal_the_truth_in_the_intake_database(stack) -> None:
             assert sum(c.overdue_at is not None for c in counted) > 100
             assert sum(c.rated_at is not None for c in counted) > 100
             assert len({c.unit for c in counted}) > 5
+            # … and the assessment indicators' facts.
+            assert sum(c.review_requested_at is not None for c in counted) > 10
+            assert sum(c.key_case and c.closed_at is not None for c in counted) > 5
+            assert sum(c.report_back_due is not None for c in counted) > 50
             await compare_everything(getter(http, stack), rng, cases, y, VOCAB, seed)
     finally:
         for pool in dbs.values():

@@ -85,6 +85,23 @@ class Case:
     rated_at: datetime | None = None
     overdue_at: datetime | None = None
     overdue_kind: str = "handling"
+    # The assessment indicators' facts (docs/domain.md §5).
+    replied_at: datetime | None = None  # None: answered at the closure
+    link_kind: str | None = None  # repeat | final_repeat (a duplicate is ``duplicate``)
+    linked_at: datetime | None = None
+    key_case: bool = False
+    review_requested_at: datetime | None = None
+    assigned_by: str | None = None
+    report_back_due: date | None = None
+
+    @property
+    def answered_at(self) -> datetime | None:
+        return self.replied_at or self.closed_at
+
+    @property
+    def decided_at(self) -> datetime | None:
+        return min((t for t in (self.accepted_at, self.declined_at, self.transferred_at) if t),
+                   default=None)
     signers: int = 1  # the head count: people (人次)
     urged_at: list[datetime] = field(default_factory=list)
 
@@ -117,6 +134,22 @@ class Case:
         """A random lifecycle that keeps every statutory limit except where it marks the case
         overdue itself, at the instant the deadlines service would (the end of the due date).
         """
+        c = cls._lifecycle(rng, received, vocab, units)
+        # The assessment indicators' facts: repeats, key cases, answers before the closure,
+        # review requests.
+        if not c.duplicate and rng.random() < 0.04:
+            c.link_kind = rng.choice(["repeat", "final_repeat"])
+            c.linked_at = c.received_at + _hours(rng, 0, 30)
+        c.key_case = rng.random() < 0.08
+        if c.closed_at is not None:
+            c.replied_at = max(c.closed_at - _hours(rng, 0, 72), c.accepted_at or c.closed_at)
+            if rng.random() < 0.15:
+                c.review_requested_at = (c.feedback_at or c.closed_at) + _hours(rng, 1, 200)
+        return c
+
+    @classmethod
+    def _lifecycle(cls, rng: random.Random, received: datetime, vocab: Vocabulary,
+                   units: list[str]) -> Case:
         c = cls.new(rng, received, vocab, duplicate=rng.random() < 0.05)
         # Every case is assigned (versions from 1000): routing, which also sees these
         # registrations, assigns them too, with version 1, and must never win.
@@ -193,19 +226,26 @@ class Case:
             emit(ROUTING_TOPIC, CaseLinked(case_id=self.case_id, linked_to=str(uuid.uuid4()),
                                            kind="duplicate", at=self.received_at),
                  self.received_at)
-        for version, (unit, at) in enumerate(self.units, start=1000):
+        if self.link_kind is not None and self.linked_at is not None:
+            emit(ROUTING_TOPIC, CaseLinked(case_id=self.case_id, linked_to=str(uuid.uuid4()),
+                                           kind=self.link_kind, at=self.linked_at),
+                 self.linked_at)
+        last = len(self.units) - 1
+        for i, (unit, at) in enumerate(self.units):
             emit(ROUTING_TOPIC, CaseAssigned(case_id=self.case_id, unit=unit,
-                                             assignment_version=version, rule_id="test",
-                                             rule_version=1, assigned_at=at), at)
+                                             assignment_version=1000 + i, rule_id="test",
+                                             rule_version=1, assigned_at=at,
+                                             key_case=self.key_case and i == last), at)
         step("object", self.objected_at)
         step("transfer_out", self.transferred_at)
         step("decline", self.declined_at)
         step("accept", self.accepted_at)
         step("approve_extension", self.extended_at, days=self.extension_days)
-        step("reply", self.closed_at)
+        step("reply", self.answered_at if self.closed_at else None)
         step("close", self.closed_at)
         step("feedback", self.feedback_at)
         step("rate", self.rated_at, rating=self.rating)
+        step("request_review", self.review_requested_at)
         for urged in self.urged_at:
             step("urge", urged, respond_by=local_date(urged) + timedelta(days=7))
         if self.overdue_at is not None:
@@ -236,15 +276,18 @@ def truth(cases: Iterable[Case], start: date, end: date, as_of: datetime,
           ) -> dict[str, list[int]]:
     """docs/domain.md §5, case by case: what was received in [start, end] and where it stood at
     as_of."""
-    out: dict[str, list[int]] = defaultdict(lambda: [0] * 11)
+    out: dict[str, list[int]] = defaultdict(lambda: [0] * WIDTH)
     for c in cases:
         day = local_date(c.received_at)
-        if c.duplicate or not start <= day <= end or c.received_at > as_of:
+        if c.duplicate:
             continue
         if filters and any(getattr(c, dim) != value for dim, value in filters.items()):
             continue
         key = ("" if group is None else f"{day.year:04d}-{day.month:02d}" if group == "month"
                else getattr(c, group))
+        _by_own_period(c, start, end, as_of, out[key])
+        if not start <= day <= end or c.received_at > as_of:
+            continue
         v = out[key]
         v[0] += 1
         if c.closed_at is not None and c.closed_at <= as_of:
@@ -259,18 +302,103 @@ def truth(cases: Iterable[Case], start: date, end: date, as_of: datetime,
             v[7] += c.rating == "basically_satisfied"
         if c.overdue_at is not None and c.overdue_at <= as_of:
             out[key][8] += 1
-        v[9] += c.signers
+        _by_receipt(c, as_of, v)
+        v[PEOPLE_T] += c.signers
         # An urge counts from its instant, and never before the case was received.
-        v[10] += sum(1 for u in c.urged_at if max(u, c.received_at) <= as_of)
+        v[URGES_T] += sum(1 for u in c.urged_at if max(u, c.received_at) <= as_of)
     return dict(out)
 
 
+# The assessment indicators' counts follow the nine above in each truth vector, then people
+# (人次) and urges (督办).
+WIDTH = 20
+ACCEPT_DUE, ACCEPT_TIMELY, ANSWERED, ANSWER_ON_TIME, FED, RATED_FED, REPEATS, KEY_CLOSED, \
+    KEY_RESOLVED, PEOPLE_T, URGES_T = range(9, WIDTH)
+
+
+def _by_own_period(c: Case, start: date, end: date, as_of: datetime, v: list[int]) -> None:
+    """Timely acceptance by the acceptance due date, on-time answers by the answer date."""
+    if c.link_kind is None:  # a linked case owes no acceptance
+        due = compute_due("acceptance", local_date(c.received_at), CAL).due_date
+        decided = max(c.received_at, c.decided_at) if c.decided_at else None
+        if start <= due <= end:
+            v[ACCEPT_DUE] += (decided is not None and decided <= as_of) or (
+                overdue_after(due) <= as_of)
+            v[ACCEPT_TIMELY] += (decided is not None and decided <= as_of
+                                 and local_date(c.decided_at) <= due)  # type: ignore[arg-type]
+    if c.answered_at is not None:
+        answered = max(c.received_at, c.answered_at)
+        if start <= local_date(answered) <= end and answered <= as_of:
+            v[ANSWERED] += 1
+            v[ANSWER_ON_TIME] += (c.accepted_at is not None
+                                  and local_date(c.answered_at) <= c.due())
+
+
+def _by_receipt(c: Case, as_of: datetime, v: list[int]) -> None:
+    """Participation, repeats and key-case resolution of a case received in the period."""
+    fed = (c.reachable and c.closed_at is not None and c.closed_at <= as_of
+           and c.feedback_at is not None and c.feedback_at <= as_of)
+    v[FED] += fed
+    v[RATED_FED] += fed and c.rated_at is not None and c.rated_at <= as_of
+    v[REPEATS] += (c.link_kind in ("repeat", "final_repeat") and c.linked_at is not None
+                   and max(c.received_at, c.linked_at) <= as_of)
+    if c.key_case and c.closed_at is not None and c.closed_at <= as_of:
+        v[KEY_CLOSED] += 1
+        v[KEY_RESOLVED] += not (c.review_requested_at is not None
+                                and max(c.received_at, c.review_requested_at) <= as_of)
+
+
 def expected_summary(counts: dict[str, list[int]]) -> dict[str, Any]:
-    t = [sum(v[i] for v in counts.values()) for i in range(11)]
+    t = [sum(v[i] for v in counts.values()) for i in range(WIDTH)]
     return {"received": t[0], "closed": t[1], "in_progress": t[0] - t[1], "overdue": t[8],
             "closure_rate": half_up(t[1], t[0]), "on_time_rate": half_up(t[2], t[1]),
             "feedback_rate": half_up(t[4], t[3]), "satisfaction_rate": half_up(t[6] + t[7], t[5]),
-            "people": t[9], "urges": t[10]}
+            "timely_acceptance_rate": half_up(t[ACCEPT_TIMELY], t[ACCEPT_DUE]),
+            "on_time_answer_rate": half_up(t[ANSWER_ON_TIME], t[ANSWERED]),
+            "participation_rate": half_up(t[RATED_FED], t[FED]),
+            "repeat_petitions": t[REPEATS],
+            "key_case_resolution_rate": half_up(t[KEY_RESOLVED], t[KEY_CLOSED]),
+            "people": t[PEOPLE_T], "urges": t[URGES_T]}
+
+
+HANDOFF_CHANNELS = ("provincial_transfer", "city_transfer", "superior_assigned")
+
+
+def report_back_status(c: Case, as_of: datetime) -> str:
+    """docs/domain.md §8: where a hand-off's report back stands as of an instant."""
+    if c.report_back_due is None:
+        return "no_limit"
+    reported = min((t for t in (c.closed_at, c.declined_at) if t), default=None)
+    if reported is not None and max(c.received_at, reported) <= as_of:
+        return ("reported_on_time" if local_date(reported) <= c.report_back_due
+                else "reported_late")
+    return "overdue" if overdue_after(c.report_back_due) <= as_of else "pending"
+
+
+def expected_by_body(cases: Iterable[Case], start: date, end: date, as_of: datetime,
+                     vocab: Vocabulary, filters: dict[str, str] | None = None
+                     ) -> dict[str, Any]:
+    """The by=assigning_body breakdown, case by case: hand-offs received in the period."""
+    rows: dict[str, dict[str, Any]] = {}
+    for c in cases:
+        if (c.duplicate or c.channel not in HANDOFF_CHANNELS
+                or not start <= local_date(c.received_at) <= end or c.received_at > as_of):
+            continue
+        if filters and any(getattr(c, dim) != value for dim, value in filters.items()):
+            continue
+        key = c.assigned_by or c.channel
+        row = rows.setdefault(key, {"count": 0, "closed": 0, "report_back": dict.fromkeys(
+            ("reported_on_time", "reported_late", "pending", "overdue", "no_limit"), 0)})
+        row["count"] += 1
+        row["closed"] += c.closed_at is not None and c.closed_at <= as_of
+        row["report_back"][report_back_status(c, as_of)] += 1
+    total = sum(r["count"] for r in rows.values())
+    ranked = sorted(rows.items(), key=lambda kv: (-kv[1]["count"], kv[0]))
+    return {"total": total, "rows": [
+        {"key": k, "label": vocab.channels.label(k) if k in HANDOFF_CHANNELS else k,
+         "count": r["count"], "percent": half_up(r["count"], total), "closed": r["closed"],
+         "closure_rate": half_up(r["closed"], r["count"]), "report_back": r["report_back"]}
+        for k, r in ranked]}
 
 
 def expected_breakdown(counts: dict[str, list[int]], by: str, vocab: Vocabulary
@@ -290,8 +418,8 @@ def expected_breakdown(counts: dict[str, list[int]], by: str, vocab: Vocabulary
     rows.sort(key=lambda kv: (-kv[1][0], kv[0]))
     return {"total": total, "rows": [
         {"key": k, "label": label(k), "count": v[0], "percent": half_up(v[0], total),
-         "closed": v[1], "closure_rate": half_up(v[1], v[0]), "people": v[9],
-         "urges": v[10]} for k, v in rows]}
+         "closed": v[1], "closure_rate": half_up(v[1], v[0]), "people": v[PEOPLE_T],
+         "urges": v[URGES_T]} for k, v in rows]}
 
 
 async def produce(bootstrap: str, events: list[Produced], *, routing_first: bool = False
@@ -419,7 +547,13 @@ def test_generator_covers_every_kind_of_case() -> None:
         kinds["reassigned"] += len(c.units) > 1
         kinds["never_accepted"] += c.accepted_at is None and c.overdue_kind == "acceptance"
         kinds["open"] += c.closed_at is None
+        kinds["repeat"] += c.link_kind is not None
+        kinds["key_closed"] += c.key_case and c.closed_at is not None
+        kinds["review"] += c.review_requested_at is not None
+        kinds["answered_before_closure"] += (c.replied_at is not None and c.closed_at is not None
+                                             and c.replied_at < c.closed_at)
     assert all(kinds[k] >= 10 for k in ("duplicate", "closed", "late", "extended", "overdue",
                                         "rated", "unreachable_feedback", "reassigned",
-                                        "never_accepted", "open")), kinds
+                                        "never_accepted", "open", "repeat", "key_closed",
+                                        "review", "answered_before_closure")), kinds
     assert sum(len(c.events()) for c in cases) > 5 * len(cases)

@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from services.statistics.assessment import IndicatorCounts
 from services.statistics.figures import (
     Counts,
     GroupCounts,
@@ -107,6 +108,8 @@ def test_summary_keys_are_the_contract_in_order() -> None:
     assert list(summary(counts())) == [
         "received", "closed", "in_progress", "overdue",
         "closure_rate", "on_time_rate", "feedback_rate", "satisfaction_rate",
+        "timely_acceptance_rate", "on_time_answer_rate", "participation_rate",
+        "repeat_petitions", "key_case_resolution_rate",
         "people", "urges",  # added with the time-limit issue: 人次 and 督办
     ]
 
@@ -127,9 +130,25 @@ def test_summary_definitions() -> None:
         "on_time_rate": 86.96,  # 20 / 23 (closed on time / closed)
         "feedback_rate": 83.33,  # 15 / 18 (given / closed with a named, reachable petitioner)
         "satisfaction_rate": 80.0,  # (6 + 2) / 10
+        "timely_acceptance_rate": 0.0, "on_time_answer_rate": 0.0, "participation_rate": 0.0,
+        "repeat_petitions": 0, "key_case_resolution_rate": 0.0,  # no indicator counts given
         "people": 240,  # the head count of the 180 cases, beside them
         "urges": 3,
     }
+
+
+def test_assessment_indicator_definitions() -> None:
+    result = summary(counts(), IndicatorCounts(
+        acceptances_due=180, accepted_timely=23, answered=8, answered_on_time=7,
+        feedback_given=3, rated=2, repeat_petitions=5, key_closed=6, key_resolved=5))
+    assert (result["timely_acceptance_rate"], result["on_time_answer_rate"],
+            result["participation_rate"], result["repeat_petitions"],
+            result["key_case_resolution_rate"]) == (12.78, 87.5, 66.67, 5, 83.33)
+
+
+def test_inconsistent_indicator_counts_are_refused() -> None:
+    with pytest.raises(ValueError, match="rated"):
+        IndicatorCounts(feedback_given=1, rated=2)
 
 
 def test_on_time_rate_is_over_closed_not_received() -> None:

@@ -24,7 +24,8 @@ from services.statistics.report import (
 from shared.domain.vocab import default_vocabulary
 
 SHANGHAI = timezone(timedelta(hours=8))
-SECTIONS = ["总体情况", "按辖区", "按类别", "按渠道", "逾期情况(按单位)", "同比"]
+SECTIONS = ["总体情况", "按辖区", "按类别", "按渠道", "逾期情况(按单位)", "同比", "考核指标",
+            "重复信访(按月)"]
 BREAKDOWN_SHEETS = {"按辖区": "by_jurisdiction", "按类别": "by_category", "按渠道": "by_channel"}
 
 

@@ -14,6 +14,7 @@ from services.console.web import labels, session
 from services.console.web.backend import Backend, UnitNames
 from services.console.web.cases import CasePages
 from services.console.web.dashboard import DashboardPages
+from services.console.web.leader import LeaderPages
 from services.console.web.public import PublicPages
 from services.console.web.register import RegisterPages
 from services.console.web.search import SearchPages
@@ -71,6 +72,7 @@ def install(app: web.Application, signer: SignInService, vocab: Vocabulary,
     SearchPages(backend).install(app)
     StatsPages(backend).install(app)
     DashboardPages(backend).install(app)
+    LeaderPages(backend).install(app)
 
 
 async def _vendor(request: web.Request) -> web.StreamResponse:

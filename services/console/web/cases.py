@@ -81,6 +81,13 @@ class CasePages:
                                           person.token)
         return list(answer.body) if answer.ok and isinstance(answer.body, list) else []
 
+    async def _case_deadlines(self, person: Person, case_id: str
+                              ) -> list[dict[str, Any]] | None:
+        """The case page's deadlines; None when the role may not read them (a leader)."""
+        if person.role == "leader":
+            return None
+        return await self._deadlines(person, case_id)
+
     async def queue(self, request: web.Request, person: Person) -> web.StreamResponse:
         rows = await self._rows(request, person)
         rows["request_cursor"] = request.query.get("cursor", "")
@@ -109,7 +116,7 @@ class CasePages:
             raise web.HTTPBadGateway(text=f"信访件读取失败（{answer.status}）")
         record = answer.body
         deadlines, routing = await asyncio.gather(
-            self._deadlines(person, case_id), self._routing(person, case_id))
+            self._case_deadlines(person, case_id), self._routing(person, case_id))
         return aiohttp_jinja2.render_template("case.html", request, {
             "case": record, "deadlines": deadlines,
             "actions": page_actions(list(record.get("allowed_actions", []))),

@@ -88,7 +88,8 @@ def local_time(value: str | None) -> str:
 
 # The public face of a step's actor (a unit, a channel, a role): never a person.
 FACE = {"routing": "系统交办", "clerk": "信访登记", "staff": "信访科", "admin": "管理员",
-        "intake": "系统", "petitioner": "信访人"}
+        "intake": "系统", "petitioner": "信访人", "leader": "包案领导", "unit_head": "单位负责人",
+        "handler": "承办人"}
 
 
 def actor(face: str | None, unit_name: Callable[[str | None], str]) -> str:
