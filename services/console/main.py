@@ -55,6 +55,8 @@ def build_spec(settings: ConsoleSettings) -> ServiceSpec:
         pages.install(app, sign_in_page, vocab, {
             "intake": settings.intake_url, "routing": settings.routing_url,
             "deadlines": settings.deadlines_url, "statistics": settings.statistics_url,
+            # Its own accounts API, called like the others with the administrator's token.
+            "console": f"http://127.0.0.1:{settings.http_port}",
         }, secure=settings.secure_cookies)
 
     async def forget_failures(infra: Infrastructure) -> None:

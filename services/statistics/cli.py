@@ -21,7 +21,8 @@ from typing import Any
 
 import typer
 
-from services.statistics.report import BREAKDOWN_HEADINGS, SUMMARY_HEADINGS
+from services.statistics.assessment_queries import REPORT_BACK_STATUSES
+from services.statistics.report import ASSESSMENT_HEADINGS, BREAKDOWN_HEADINGS, SUMMARY_HEADINGS
 from shared.tools.cli.local import local_url
 from shared.tools.cli.session import TOKEN
 
@@ -80,6 +81,10 @@ def _get(url: str, path: str, token: str, params: dict[str, Any]) -> bytes:
         raise typer.Exit(1) from exc
 
 
+# by=assigning_body: the report-back status columns, in REPORT_BACK_STATUSES' order.
+REPORT_BACK_LABELS = ("按期报告", "逾期报告", "待报告", "逾期未报", "未设时限")
+
+
 def _filters(**values: Any) -> dict[str, Any]:
     return {("from" if k == "from_" else k): v for k, v in values.items()}
 
@@ -93,19 +98,23 @@ def summary(from_: str = FROM, to: str = TO, as_of: str = AS_OF, channel: str = 
         from_=from_, to=to, as_of=as_of, channel=channel, jurisdiction=jurisdiction,
         category=category, compare=compare)))
     comparison = body.get("comparison")
+    # The summary's figures, then the assessment indicators (参评满意率 is the satisfaction
+    # rate, printed once).
+    headings = {**SUMMARY_HEADINGS, **{k: v for k, v in ASSESSMENT_HEADINGS.items()
+                                       if k not in SUMMARY_HEADINGS and k in body}}
     if comparison is None:
-        typer.echo(table(["指标", "数值"], [[SUMMARY_HEADINGS[k], body[k]]
-                                           for k in SUMMARY_HEADINGS]))
+        typer.echo(table(["指标", "数值"], [[headings[k], body[k]] for k in headings]))
         return
     changes = comparison["changes"]
     typer.echo(f"基期 ({comparison['kind']}): {comparison['from']} 至 {comparison['to']}")
     typer.echo(table(["指标", "本期", "基期", "增减", "增减幅度(%)"], [
-        [SUMMARY_HEADINGS[k], body[k], changes[k]["baseline"], changes[k]["change"],
-         changes[k]["change_percent"]] for k in SUMMARY_HEADINGS]))
+        [headings[k], body[k], changes[k]["baseline"], changes[k]["change"],
+         changes[k]["change_percent"]] for k in headings]))
 
 
 @app.command()
-def breakdown(by: str = typer.Argument(..., help="jurisdiction|category|channel|unit|month"),
+def breakdown(by: str = typer.Argument(
+                  ..., help="jurisdiction|category|channel|unit|month|assigning_body"),
               from_: str = FROM, to: str = TO, as_of: str = AS_OF, channel: str = CHANNEL,
               jurisdiction: str = JURISDICTION, category: str = CATEGORY,
               url: str = URL, token: str = TOKEN) -> None:
@@ -113,9 +122,11 @@ def breakdown(by: str = typer.Argument(..., help="jurisdiction|category|channel|
     body = json.loads(_get(url, "/v1/stats/breakdown", token, _filters(
         by=by, from_=from_, to=to, as_of=as_of, channel=channel, jurisdiction=jurisdiction,
         category=category)))
-    rows = [[r["label"], r["count"], r["percent"], r["closed"], r["closure_rate"]]
+    rows = [[r["label"], r["count"], r["percent"], r["closed"], r["closure_rate"],
+             *(r["report_back"][s] for s in REPORT_BACK_STATUSES if "report_back" in r)]
             for r in body["rows"]]
-    typer.echo(table(list(BREAKDOWN_HEADINGS), [*rows, ["合计", body["total"]]]))
+    extra = list(REPORT_BACK_LABELS) if by == "assigning_body" else []
+    typer.echo(table([*BREAKDOWN_HEADINGS, *extra], [*rows, ["合计", body["total"]]]))
 
 
 @app.command()

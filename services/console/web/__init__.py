@@ -11,6 +11,7 @@ import jinja2
 from aiohttp import web
 
 from services.console.web import labels, session
+from services.console.web.admin import AdminPages
 from services.console.web.backend import Backend, UnitNames
 from services.console.web.cases import CasePages
 from services.console.web.dashboard import DashboardPages
@@ -73,6 +74,7 @@ def install(app: web.Application, signer: SignInService, vocab: Vocabulary,
     StatsPages(backend).install(app)
     DashboardPages(backend).install(app)
     LeaderPages(backend).install(app)
+    AdminPages(backend).install(app)
 
 
 async def _vendor(request: web.Request) -> web.StreamResponse:

@@ -57,6 +57,21 @@ class Backend:
             # A service that is down is the page's "try again later", not a 500.
             return Answer(503, {"error": f"{service} unavailable"}, {})
 
+    async def send(self, service: str, method: str, path: str, token: str, *, data: bytes,
+                   content_type: str) -> Answer:
+        """A body that is not JSON (a YAML rule set), answered in JSON."""
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": content_type}
+        try:
+            async with self._session().request(method, self._urls[service] + path, data=data,
+                                               headers=headers) as r:
+                try:
+                    body: Any = await r.json(content_type=None)
+                except ValueError:
+                    body = None
+                return Answer(r.status, body, dict(r.headers))
+        except (aiohttp.ClientError, TimeoutError):
+            return Answer(503, {"error": f"{service} unavailable"}, {})
+
     async def raw(self, service: str, path: str, token: str, *,
                   params: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
         """A file (a report): its bytes, as the service sent them."""

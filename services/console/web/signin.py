@@ -14,7 +14,7 @@ from services.console.web import session
 SignInService = Callable[[str, str], Awaitable[tuple[str | None, Any]]]
 
 HOME = {"clerk": "/register", "handler": "/queue", "unit_head": "/queue", "staff": "/search",
-        "leader": "/dashboard"}
+        "leader": "/dashboard", "admin": "/admin"}
 
 
 def redirect(target: str) -> web.Response:

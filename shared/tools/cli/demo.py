@@ -25,6 +25,11 @@ DEMO_ACCOUNTS = [
     ("demo.admin", "孙管理", "admin", None, None),
 ]
 
+# Where each role starts in the web console (the README's tour, by role).
+FIRST_PAGE = {"clerk": "登记 /register", "handler": "待办 /queue", "unit_head": "待办 /queue",
+              "leader": "包案件 /leader, 大屏", "staff": "信访科查询 /search, 大屏",
+              "admin": "管理 /admin"}
+
 
 def demo_accounts(console: str) -> None:
     """Create the demo accounts (an existing one is left as it is)."""
@@ -95,5 +100,5 @@ def demo(count: int = typer.Option(len(DEMO), help="How many demo cases to submi
     typer.echo(f"demo accounts, password {DEMO_PASSWORD!r} (local stack only):")
     for username, name, role, unit, channels in DEMO_ACCOUNTS:
         scope = unit or (", ".join(channels) if channels else "")
-        typer.echo(f"  {username:<13} {name}  {role:<9} {scope}")
+        typer.echo(f"  {username:<13} {name}  {role:<9} {FIRST_PAGE[role]:<22} {scope}")
     typer.echo("try: echo xinfang-demo-2026 | xf login demo.staff && xf case show <case_id>")
