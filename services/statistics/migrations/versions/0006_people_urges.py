@@ -6,14 +6,14 @@ declares it), hence IF NOT EXISTS; rebuilding the covering indexes is harmless t
 projected before this revision count no people and no urges until ``xf stats rebuild --swap``
 replays the topics (the events always carried the head count and the urges).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from shared.platform.migrations import run_sql
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
