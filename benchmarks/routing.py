@@ -28,10 +28,10 @@ from services.routing.handlers import case_events_policy
 from services.routing.main import BATCH_SIZE as BATCH  # what the service takes at once
 from services.routing.router import Router
 from services.routing.ruleset_store import RuleStore
-from shared.domain.calendar import WorkingCalendar
 from shared.domain.schemas import CaseRegistered
 from shared.domain.similarity import sketch
 from shared.domain.vocab import default_vocabulary
+from shared.platform.calendar_versions import CalendarView
 from shared.platform.clock import SystemClock
 from shared.platform.events import decode, encode, envelope_for
 from shared.platform.pipeline import Delivered, Pipeline
@@ -141,7 +141,7 @@ async def run_bare(bootstrap: str, dsn: str, prefix: str, admin: AIOKafkaAdminCl
     pool = await asyncpg.create_pool(dsn, min_size=2, max_size=10)
     assert pool is not None
     pipeline = Pipeline.standalone(pool, case_events_policy(
-        Router(SystemClock(), WorkingCalendar(), settings.counting_mode),
+        Router(SystemClock(), CalendarView(), settings.counting_mode),
         RuleStore(settings.routing_rules_file), ROUTING_EVENTS.name(prefix)),
         service="routing", chunk=BATCH)
     consumer = AIOKafkaConsumer(CASE_EVENTS.name(prefix), bootstrap_servers=bootstrap,

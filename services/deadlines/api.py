@@ -5,6 +5,8 @@
   the history of its due date.
 - `GET /v1/overdue[?unit=&jurisdiction=&kind=&limit=]` (staff; a unit sees its own): open
   overdue timers, longest overdue first; `X-Total-Count` gives the number before `limit`.
+- `GET /v1/calendar/{year}/history` and `GET /v1/deadlines/provisional` (staff): see
+  calendar_api.py.
 - `GET /v1/due-soon[?…the same]`: open duties that have been warned (due within the warning
   days) and are not overdue yet, due first, each with `days_left`: the dashboard's 临期.
 - `GET /v1/calendar[/{year}]`, and as admin `PUT /v1/calendar/{year}` (`{holidays: [...],
@@ -21,6 +23,7 @@ import asyncpg
 from aiohttp import web
 
 from services.deadlines import calendars, metrics, store
+from services.deadlines.calendar_api import CalendarReads
 from services.deadlines.reconcile import Policy, Timer
 from shared.domain.calendar import WorkingCalendar
 from shared.domain.limits import LIMITS, DeadlineKind, local_date
@@ -39,10 +42,12 @@ def _day(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def timer_json(t: Timer, history: list[asyncpg.Record]) -> dict[str, Any]:
+def timer_json(t: Timer, history: list[asyncpg.Record], calendar_version: int = 0
+               ) -> dict[str, Any]:
     limit = LIMITS[t.kind]
     return {
         "kind": t.kind.value, "due_date": t.due_date.isoformat(), "provisional": t.provisional,
+        "calendar_version": calendar_version,
         "status": t.status, "article": t.article, "round": t.round, "outcome": t.outcome,
         "window": t.is_window, "rule": t.rule, "mode": t.mode.value, "day_unit": t.day_unit,
         "length_days": t.length_days, "extension_days": t.extension_days,
@@ -66,14 +71,17 @@ def timer_json(t: Timer, history: list[asyncpg.Record]) -> dict[str, Any]:
 
 class DeadlinesApi:
     def __init__(self, pool: asyncpg.Pool, clock: Clock, vocab: Vocabulary, policy: Policy,
-                 topic: str) -> None:
+                 topic: str, calendar_topic: str) -> None:
         self._pool = pool
         self._clock = clock
         self._vocab = vocab
         self._policy = policy
         self._topic = topic
+        self._calendar_topic = calendar_topic
 
     def install(self, app: web.Application) -> None:
+        # Before the case route: "provisional" is never a case id (those are UUIDs).
+        CalendarReads(self._pool, self._vocab).install(app)
         app.router.add_get("/v1/deadlines/{case_id}", self.get_deadlines)
         app.router.add_get("/v1/overdue", self.get_overdue)
         app.router.add_get("/v1/due-soon", self.get_due_soon)
@@ -87,8 +95,8 @@ class DeadlinesApi:
         case_id = request.match_info["case_id"]
         async with self._pool.acquire() as conn:
             unit = await conn.fetchval("SELECT unit FROM cases WHERE case_id = $1", case_id)
-            rows = await conn.fetch(f"SELECT {store._SELECT_TIMER} FROM timers "
-                                    "WHERE case_id = $1", case_id)
+            rows = await conn.fetch(f"SELECT {store._SELECT_TIMER}, calendar_version "
+                                    "FROM timers WHERE case_id = $1", case_id)
             history = await conn.fetch(
                 "SELECT * FROM timer_history WHERE timer_id = ANY($1::bigint[]) ORDER BY id",
                 [r["id"] for r in rows])
@@ -96,10 +104,11 @@ class DeadlinesApi:
             raise error(404, f"no deadlines known for case {case_id}")
         if not who.may_act_for(unit):
             raise error(403, "a unit token may read only the deadlines of its own cases")
+        versions = {r["id"]: r["calendar_version"] for r in rows}
         timers = sorted((store.timer_of(r) for r in rows),
                         key=lambda t: (t.start_at, _KIND_ORDER[t.kind], t.round))
-        return json_response([timer_json(t, [h for h in history if h["timer_id"] == t.id])
-                              for t in timers])
+        return json_response([timer_json(t, [h for h in history if h["timer_id"] == t.id],
+                                         versions[t.id]) for t in timers])
 
     async def get_overdue(self, request: web.Request) -> web.Response:
         return await self._open_timers(request, "overdue")
@@ -213,8 +222,8 @@ class DeadlinesApi:
                      ) -> web.Response:
         async with self._pool.acquire() as conn, conn.transaction():
             applied = await calendars.apply_year(
-                conn, year, days, source="api", actor=who.as_actor().signature,
-                policy=self._policy, clock=self._clock, topic=self._topic)
+                conn, year, days, source="api", actor=who.as_actor(), policy=self._policy,
+                clock=self._clock, topic=self._topic, calendar_topic=self._calendar_topic)
             if applied.changed:
                 await audit.append(conn, audit.Entry(
                     who.as_actor(), "calendar.remove" if days is None else "calendar.put",
@@ -224,7 +233,8 @@ class DeadlinesApi:
         metrics.RESCHEDULED.labels("calendar").inc(len(applied.moves))
         return json_response({
             "year": year, "removed": days is None, "changed": applied.changed,
-            "revision": applied.revision, "rescheduled": len(applied.moves),
+            "revision": applied.revision, "version": applied.version,
+            "rescheduled": len(applied.moves),
             "holidays": sorted(d.isoformat() for d in days.holidays) if days else [],
             "workdays": sorted(d.isoformat() for d in days.workdays) if days else [],
         })

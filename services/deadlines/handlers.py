@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from services.deadlines import calendars, metrics, outputs, store
+from services.deadlines import calendars, metrics, outputs, store, withdrawals
 from services.deadlines.plan import (
     ASSIGNED,
     LINKED,
@@ -66,6 +66,7 @@ def fact_of(envelope: Envelope, limits: ReportBackLimits | None = None) -> Fact 
 def events_policy(cals: calendars.Calendars, policy: TimerPolicy, clock: Clock,
                   vocab: Vocabulary, topic: str,
                   limits: ReportBackLimits | None = None) -> Policy:
+    """The consumer's policy; each timer it counts records the calendar revision it used."""
     async def apply(conn: asyncpg.Connection, fresh: Sequence[Delivered]) -> Applied | None:
         applied = [(d.envelope, fact_of(d.envelope, limits)) for d in fresh]
         facts = [f for _, f in applied if f is not None]
@@ -80,6 +81,7 @@ def events_policy(cals: calendars.Calendars, policy: TimerPolicy, clock: Clock,
         stored = await store.load_timers(conn, case_ids)
         now = clock.now()
         inserts, updates, moves, case_rows = [], [], [], []
+        withdrawn: list[Envelope] = []
         registered = {e.data.case_id: e.data for e, _ in applied
                       if isinstance(e.data, CaseRegistered)}
         for case_id in case_ids:
@@ -89,6 +91,9 @@ def events_policy(cals: calendars.Calendars, policy: TimerPolicy, clock: Clock,
             inserts += changes.inserts
             updates += changes.updates
             moves += changes.moves
+            before = {t.id: t for t in stored.get(case_id, [])}
+            for t in changes.updates:
+                withdrawn += withdrawals.of(before[t.id], t, now)
             reg = registered.get(case_id)
             case_rows.append((
                 case_id, reg.received_at if reg else None,
@@ -99,15 +104,18 @@ def events_policy(cals: calendars.Calendars, policy: TimerPolicy, clock: Clock,
         await store.insert_timers(conn, inserts)
         await store.update_timers(conn, updates)
         await store.record_moves(conn, moves)
+        await store.stamp_calendar(conn, [*inserts, *(m.timer for m in moves)], cals.revision)
 
         def count() -> None:
             metrics.TIMERS_CREATED.inc(len(inserts))
             metrics.RESCHEDULED.labels("events").inc(len(moves))
+            metrics.WITHDRAWN.inc(len(withdrawn))
 
         # A configured limit is announced when its timer starts: the readers (statistics'
         # report-back status) cannot count it themselves.
         scheduled = [outputs.scheduled(t) for t in inserts if t.kind in CONFIGURED_LENGTH_KINDS]
-        return Applied(outbox=[(topic, [*scheduled, *(outputs.rescheduled(m) for m in moves)])],
+        return Applied(outbox=[(topic, [*scheduled, *(outputs.rescheduled(m) for m in moves),
+                                        *withdrawn])],
                        after_commit=count)
 
     return apply

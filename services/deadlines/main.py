@@ -23,7 +23,7 @@ from shared.platform.pipeline import Policy as EventsPolicy
 from shared.platform.ratelimit import limit_writes
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
-from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
+from shared.platform.topics import CALENDAR_EVENTS, CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
 
 
 def policy_of(settings: DeadlinesSettings) -> Policy:
@@ -39,6 +39,7 @@ def build_spec(settings: DeadlinesSettings) -> ServiceSpec:
     policy = policy_of(settings)
     vocab = default_vocabulary()
     topic = DEADLINE_EVENTS.name(settings.topic_prefix)
+    calendar_topic = CALENDAR_EVENTS.name(settings.topic_prefix)
     cals = calendars.Calendars()
 
     def events(infra: Infrastructure) -> EventsPolicy:
@@ -46,7 +47,7 @@ def build_spec(settings: DeadlinesSettings) -> ServiceSpec:
 
     def routes(app: web.Application, infra: Infrastructure) -> None:
         limit_writes(app, infra.settings.write_rate_per_minute)
-        DeadlinesApi(infra.pool, infra.clock, vocab, policy, topic).install(app)
+        DeadlinesApi(infra.pool, infra.clock, vocab, policy, topic, calendar_topic).install(app)
         audit.install(app, infra.pool)
         openapi.install(app, document())
         reconciliation.install(app, infra)
@@ -66,9 +67,13 @@ def build_spec(settings: DeadlinesSettings) -> ServiceSpec:
     overlay_applied: list[bool] = []
 
     async def overlay_file(infra: Infrastructure) -> None:
+        # The file is only the seed of the calendar: what it changes is published like a
+        # change made through the API, and versions stored before versions were published
+        # go out first, so every service counts on what this database holds.
+        await calendars.announce_unpublished(infra.pool, calendar_topic)
         if overlay:
             await calendars.apply_file(infra.pool, overlay, policy=policy, clock=infra.clock,
-                                       topic=topic)
+                                       topic=topic, calendar_topic=calendar_topic)
         overlay_applied.append(True)
 
     def checks(_: Infrastructure) -> dict[str, bool]:
@@ -80,7 +85,7 @@ def build_spec(settings: DeadlinesSettings) -> ServiceSpec:
         name="deadlines",
         consumes=(CASE_EVENTS, ROUTING_EVENTS),
         policy=events,
-        publishes=(DEADLINE_EVENTS,),
+        publishes=(DEADLINE_EVENTS, CALENDAR_EVENTS),
         routes=routes,
         tasks=(overlay_file, sweep, gauges),
         extra_checks=checks,

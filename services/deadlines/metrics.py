@@ -37,6 +37,8 @@ TIMERS_CREATED = Counter("xinfang_deadlines_timers_created_total",
 RESCHEDULED = Counter("xinfang_deadlines_rescheduled_total",
                       "Due dates moved, by cause (events: an extension; calendar: an overlay "
                       "change)", ["cause"])
+WITHDRAWN = Counter("xinfang_deadlines_overdue_withdrawn_total",
+                    "Overdue alerts withdrawn because later facts met the limit or moved it")
 ALERTS = Counter("xinfang_deadlines_alerts_total",
                  "deadline.warning and deadline.overdue events written by this instance's sweep",
                  ["type", "kind"])

@@ -13,7 +13,10 @@ _TIMER = {"type": "object", "required": ["kind", "due_date", "provisional", "sta
           "properties": {"kind": _KIND, "due_date": oa.DATE, "provisional": {"type": "boolean"},
                          "status": {"enum": ["pending", "warned", "overdue", "met",
                                              "cancelled"]},
-                         "article": {"type": "string"}, "history": {"type": "array"}}}
+                         "article": {"type": "string"}, "history": {"type": "array"},
+                         "calendar_version": {"type": "integer", "description":
+                                              "the calendar revision the due date was "
+                                              "counted on (0: the library's alone)"}}}
 _OVERDUE = {"type": "object", "required": ["case_id", "kind", "due_date", "days_overdue"],
             "properties": {"case_id": {"type": "string"}, "kind": _KIND, "due_date": oa.DATE,
                            "days_overdue": {"type": "integer"}, "unit": oa.NULLABLE_STRING}}
@@ -30,7 +33,35 @@ _YEAR = {"type": "object", "required": ["year", "holidays", "workdays"], "proper
 _APPLIED = {"type": "object", "required": ["year", "removed", "changed", "rescheduled"],
             "properties": {"year": {"type": "integer"}, "removed": {"type": "boolean"},
                            "changed": {"type": "boolean"}, "revision": {"type": "integer"},
+                           "version": {"type": "integer"},
                            "rescheduled": {"type": "integer"}}}
+_DAYS = {"type": "array", "items": oa.DATE}
+_MOVED = {"type": "object", "required": ["case_id", "kind", "old_due_date", "new_due_date"],
+          "properties": {"case_id": {"type": "string"}, "kind": _KIND,
+                         "round": {"type": "integer"}, "old_due_date": oa.DATE,
+                         "new_due_date": oa.DATE}}
+_VERSION = {"type": "object",
+            "required": ["version", "revision", "removed", "holidays", "workdays", "actor", "at",
+                         "moved"],
+            "properties": {"version": {"type": "integer"}, "revision": {"type": "integer"},
+                           "removed": {"type": "boolean"}, "source": {"type": "string"},
+                           "holidays": _DAYS, "workdays": _DAYS, "old_holidays": _DAYS,
+                           "old_workdays": _DAYS, "old_source": oa.NULLABLE_STRING,
+                           "actor": {"type": "object", "properties": {
+                               "id": {"type": "string"}, "name": {"type": "string"}}},
+                           "at": oa.DATE_TIME, "rescheduled": {"type": "integer"},
+                           "moved": {"type": "array", "items": _MOVED}}}
+_HISTORY = {"type": "object", "required": ["year", "versions"],
+            "properties": {"year": {"type": "integer"},
+                           "versions": {"type": "array", "items": oa.ref("CalendarVersion")}}}
+_PROVISIONAL = {"type": "object", "required": ["case_id", "kind", "due_date", "years_without_data"],
+                "properties": {"case_id": {"type": "string"}, "kind": _KIND,
+                               "round": {"type": "integer"}, "due_date": oa.DATE,
+                               "status": {"type": "string"}, "article": {"type": "string"},
+                               "unit": oa.NULLABLE_STRING, "start_date": oa.DATE,
+                               "calendar_version": {"type": "integer"},
+                               "years_without_data": {"type": "array",
+                                                      "items": {"type": "integer"}}}}
 _OVERLAY = {"type": "array", "items": {"type": "object", "required": ["year", "source"],
                                        "properties": {"year": {"type": "integer"},
                                                       "source": {"type": "string"},
@@ -53,6 +84,18 @@ def document() -> dict[str, Any]:
             refusals=(403,), parameters=[
                 oa.query("unit"), oa.query("jurisdiction"), oa.query("kind", _KIND),
                 oa.query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})])},
+        "/v1/deadlines/provisional": {"get": oa.operation(
+            "Open deadlines counted on a year without official calendar data (staff)",
+            {200: oa.json_body({"type": "array", "items": oa.ref("Provisional")},
+                               "provisional deadlines, due first", headers=total)},
+            refusals=(403,), parameters=[
+                oa.query("year", {"type": "integer", "minimum": 1949, "maximum": 9998}),
+                oa.query("unit"), oa.query("kind", _KIND),
+                oa.query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})])},
+        "/v1/calendar/{year}/history": {"get": oa.operation(
+            "Every version of a year's calendar: who, when, the days, the deadlines it moved "
+            "(staff)", {200: oa.json_body(oa.ref("CalendarHistory"), "the versions")},
+            refusals=(403,), parameters=[year])},
         "/v1/due-soon": {"get": oa.operation(
             "Open duties warned and not yet overdue, due first (a unit sees its own)",
             {200: oa.json_body({"type": "array", "items": oa.ref("DueSoon")}, "warned timers",
@@ -77,4 +120,5 @@ def document() -> dict[str, Any]:
                        "Statutory time limits of every case on the working-day calendar.",
                        {**paths, **oa.audit_paths(), **oa.reconcile_paths()},
                        {"Timer": _TIMER, "Overdue": _OVERDUE, "DueSoon": _DUE_SOON, "Year": _YEAR,
-                        "CalendarApplied": _APPLIED})
+                        "CalendarApplied": _APPLIED, "CalendarHistory": _HISTORY,
+                        "CalendarVersion": _VERSION, "Provisional": _PROVISIONAL})

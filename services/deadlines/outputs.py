@@ -14,7 +14,9 @@ from services.deadlines.ladder import OVERDUE, Rung
 from services.deadlines.reconcile import DueChange, Timer
 from shared.domain.limits import local_date
 from shared.domain.schemas import (
+    CalendarChanged,
     DeadlineOverdue,
+    DeadlineOverdueWithdrawn,
     DeadlineRescheduled,
     DeadlineScheduled,
     DeadlineWarning,
@@ -29,6 +31,10 @@ def _id(*parts: object) -> str:
     return str(uuid.uuid5(_NAMESPACE, "|".join(str(p) for p in parts)))
 
 
+def alert_id(case_id: str, kind: str, round_: int, due_date: date, days: int) -> str:
+    return _id("alert", case_id, kind, round_, due_date, days)
+
+
 def alert(case_id: str, kind: str, round_: int, due_date: date, rung: Rung, unit: str | None,
           now: datetime) -> Envelope:
     """`deadline.warning` or `deadline.overdue` for a rung the sweep reached.
@@ -36,7 +42,6 @@ def alert(case_id: str, kind: str, round_: int, due_date: date, rung: Rung, unit
     `at` is the rung's own instant (the start of the day N days before, or the end of the due
     date), not the moment the sweep ran: a case loaded from history is overdue since then.
     """
-    key = ("alert", case_id, kind, round_, due_date, rung.days)
     if rung.days == OVERDUE:
         data: DeadlineOverdue | DeadlineWarning = DeadlineOverdue(
             case_id=case_id, kind=kind, due_date=due_date, unit=unit, at=rung.at)
@@ -45,7 +50,7 @@ def alert(case_id: str, kind: str, round_: int, due_date: date, rung: Rung, unit
         data = DeadlineWarning(case_id=case_id, kind=kind, due_date=due_date,
                                days_left=days_left, unit=unit, at=rung.at)
     return envelope_for(data, subject=case_id, source=SOURCE, time=rung.at,
-                        event_id=_id(*key))
+                        event_id=alert_id(case_id, kind, round_, due_date, rung.days))
 
 
 def rescheduled(change: DueChange) -> Envelope:
@@ -58,6 +63,23 @@ def rescheduled(change: DueChange) -> Envelope:
         event_id=_id("rescheduled", t.case_id, t.kind.value, t.round, change.old_due_date,
                      change.old_provisional, t.due_date, t.provisional, change.cause),
     )
+
+
+def overdue_withdrawn(case_id: str, kind: str, round_: int, due_date: date, reason: str,
+                      at: datetime) -> Envelope:
+    """The withdrawal of the overdue alert sent for `due_date` (one per alert: its id is
+    derived from the alert's)."""
+    withdrawn = alert_id(case_id, kind, round_, due_date, OVERDUE)
+    return envelope_for(
+        DeadlineOverdueWithdrawn(case_id=case_id, kind=kind, round=round_, due_date=due_date,
+                                 alert_id=withdrawn, reason=reason, at=at),
+        subject=case_id, source=SOURCE, time=at, event_id=_id("withdrawn", withdrawn))
+
+
+def calendar_changed(change: CalendarChanged) -> Envelope:
+    """Keyed by the year (the calendar topic's key); one id per version of a year."""
+    return envelope_for(change, subject=str(change.year), source=SOURCE, time=change.at,
+                        event_id=_id("calendar", change.year, change.version, change.revision))
 
 
 def scheduled(t: Timer) -> Envelope:

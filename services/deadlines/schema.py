@@ -136,3 +136,41 @@ DROP = """
 DROP TABLE calendar_years; DROP SEQUENCE calendar_revision; DROP TABLE timer_history;
 DROP TABLE timers; DROP TABLE case_facts; DROP TABLE cases;
 """
+
+# Added with calendar versions (its own migration): every change of a year is kept, with who,
+# when, the days before and after, and the event that announced it (`event_id` is NULL until it
+# is in the outbox: a version recorded before versions were published is announced at start).
+# A timer records the revision of the calendar its due date was counted on, and a calendar
+# move is found by its cause (the history endpoint lists what each change moved).
+CALENDAR_HISTORY_DDL = """
+CREATE TABLE calendar_history (
+    year          integer     NOT NULL,
+    version       integer     NOT NULL,
+    revision      bigint      NOT NULL,
+    removed       boolean     NOT NULL,
+    holidays      date[]      NOT NULL,
+    workdays      date[]      NOT NULL,
+    old_holidays  date[]      NOT NULL,
+    old_workdays  date[]      NOT NULL,
+    old_source    text,
+    source        text        NOT NULL,
+    actor_id      text        NOT NULL,
+    actor_name    text        NOT NULL,
+    at            timestamptz NOT NULL,
+    moved         integer     NOT NULL DEFAULT 0,
+    event_id      uuid        UNIQUE,
+    PRIMARY KEY (year, version)
+);
+INSERT INTO calendar_history (year, version, revision, removed, holidays, workdays,
+                              old_holidays, old_workdays, old_source, source, actor_id,
+                              actor_name, at)
+SELECT year, 1, revision, false, holidays, workdays, '{}', '{}', NULL, source, 'unknown',
+       updated_by, updated_at
+FROM calendar_years;
+ALTER TABLE timers ADD COLUMN calendar_version bigint NOT NULL DEFAULT 0;
+CREATE INDEX timer_history_calendar_cause ON timer_history (cause) WHERE reason = 'calendar';
+"""
+CALENDAR_HISTORY_DROP = """
+DROP INDEX timer_history_calendar_cause; ALTER TABLE timers DROP COLUMN calendar_version;
+DROP TABLE calendar_history;
+"""

@@ -157,3 +157,15 @@ async def record_moves(conn: asyncpg.Connection, moves: Sequence[DueChange]) -> 
             """,
             [(m.timer.id, m.at, m.old_due_date, m.timer.due_date, m.old_provisional,
               m.timer.provisional, m.reason, m.cause) for m in moves])
+
+
+async def stamp_calendar(conn: asyncpg.Connection, timers: Sequence[Timer], revision: int
+                         ) -> None:
+    """Record the calendar revision the due dates of ``timers`` were just counted on."""
+    if timers:
+        await conn.execute(
+            """UPDATE timers t SET calendar_version = $4
+               FROM unnest($1::text[], $2::text[], $3::int[]) AS k(case_id, kind, round)
+               WHERE t.case_id = k.case_id AND t.kind = k.kind AND t.round = k.round""",
+            [t.case_id for t in timers], [t.kind.value for t in timers],
+            [t.round for t in timers], revision)

@@ -22,10 +22,10 @@ from services.intake.lifecycle import (
 from services.intake.metrics import ACTIONS
 from services.intake.permissions import HEAD_ACTIONS, OFFICE_ACTIONS, allowed_for, may
 from services.intake.validation import FieldError, out_of_range, parse_rfc3339
-from shared.domain.calendar import WorkingCalendar
 from shared.domain.limits import CountingMode
 from shared.platform.auth import Principal
 from shared.platform.boundary import EARLIEST_DAY
+from shared.platform.calendar_versions import CalendarView
 from shared.platform.clock import Clock, iso
 from shared.platform.logging import get_logger
 from shared.platform.web import error, field_errors, json_response, principal, read_json
@@ -94,7 +94,7 @@ def allowed_actions_all() -> list[str]:
 
 
 class ActionApi:
-    def __init__(self, pool: asyncpg.Pool, clock: Clock, calendar: WorkingCalendar,
+    def __init__(self, pool: asyncpg.Pool, clock: Clock, calendar: CalendarView,
                  mode: CountingMode, topic_prefix: str, earliest: date = EARLIEST_DAY) -> None:
         self._pool = pool
         self._earliest = earliest
@@ -123,7 +123,10 @@ class ActionApi:
             if command.action in Action.__members__.values() and not may(
                     who, Action(command.action), row):
                 raise error(403, refusal(who, Action(command.action)))
-            state = steps.state_of(row, self._calendar, self._mode)
+            # The latest calendar version folded here: a change deadlines published moves
+            # the objection and review windows from the next request on.
+            calendar = await self._calendar.current(conn)
+            state = steps.state_of(row, calendar, self._mode)
             try:
                 decision = decide(state, command, now=self._clock.now())
             except IllegalTransition as exc:
@@ -138,7 +141,7 @@ class ActionApi:
                 version = await steps.persist(conn, row, decision, actor=who.as_actor(),
                                               topic_prefix=self._topic_prefix, unit=unit)
                 if version is not None:
-                    await handoff.publish(conn, row, decision, who.as_actor(), self._calendar,
+                    await handoff.publish(conn, row, decision, who.as_actor(), calendar,
                                           self._mode, self._topic_prefix)
             if version is None:
                 current = await store.get_case(conn, str(row["case_id"]))

@@ -19,6 +19,7 @@ from shared.domain.calendar import WorkingCalendar
 from shared.domain.limits import CountingMode, DeadlineKind, compute_due, local_date
 from shared.domain.schemas import CaseAssigned, CaseLinked, CaseTransferDecided
 from shared.platform.auth import Actor
+from shared.platform.calendar_versions import CalendarView
 from shared.platform.clock import Clock
 from shared.platform.logging import get_logger
 
@@ -34,12 +35,20 @@ def reassigned_by(event: CaseAssigned) -> Actor:
 
 
 class RoutingDecisions:
-    def __init__(self, calendar: WorkingCalendar, mode: CountingMode, clock: Clock,
+    """Applies routing's decisions; windows are counted on ``calendar``, the latest version of
+    the calendar this service folded (read inside the consumer's transaction)."""
+
+    def __init__(self, calendar: CalendarView, mode: CountingMode, clock: Clock,
                  topic_prefix: str) -> None:
-        self._calendar = calendar
+        self._view = calendar
+        self._calendar = WorkingCalendar()
         self._mode = mode
         self._clock = clock
         self._prefix = topic_prefix
+
+    async def refresh(self, conn: asyncpg.Connection) -> None:
+        """Count on the latest calendar version for the rest of the transaction."""
+        self._calendar = await self._view.current(conn)
 
     async def assigned(self, conn: asyncpg.Connection, event: CaseAssigned) -> None:
         row = await _locked(conn, event.case_id)
@@ -52,8 +61,13 @@ class RoutingDecisions:
         row = await _locked(conn, event.case_id)
         assert row is not None
         if row["status"] == CaseStatus.REGISTERED:
-            objection_due = compute_due(DeadlineKind.objection, local_date(event.assigned_at),
-                                        self._calendar, self._mode).due_date
+            # The window is counted again on every read (steps.state_of) from the day it
+            # starts, so a later calendar change moves it; objection_due keeps the first count.
+            start = local_date(event.assigned_at)
+            await conn.execute("UPDATE cases SET objection_from = $2 WHERE case_id = $1",
+                               row["case_id"], start)
+            objection_due = compute_due(DeadlineKind.objection, start, self._calendar,
+                                        self._mode).due_date
             # Stamped at the case's own clock, not routing's: a clerk loading paper history
             # must still be able to enter the unit's acceptance at its real, earlier date.
             at = max(row["received_at"], row["last_action_at"])

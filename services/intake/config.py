@@ -38,9 +38,8 @@ class IntakeSettings(ServiceSettings):
     # instance's, say) and carries them on.
     import_resume_interval_seconds: float = Field(default=30.0, gt=0)
     tracking_prefix: str = "XF"
-    # Working-day calendar for the objection and review windows: the library's data plus an
-    # operator overlay file for years it does not know (same format as the deadlines service).
-    calendar_overlay: Path | None = None
+    # The objection and review windows are counted on the calendar deadlines publishes
+    # (calendar.changed, folded into this database) in the bureau's counting mode.
     counting_mode: CountingMode = CountingMode.calendar_roll_forward
     # Public tracking needs no token: these slow a scan of the sequential tracking numbers
     # (per client address) and guessing one number's query code (per tracking number).

@@ -21,11 +21,11 @@ from docx.shared import Pt
 
 from services.intake import store
 from services.intake.handoff import Closing, closing_of
-from shared.domain.calendar import WorkingCalendar
 from shared.domain.limits import CountingMode, local_date
 from shared.domain.timeliness import is_handoff
 from shared.domain.vocab import Vocabulary
 from shared.platform import audit
+from shared.platform.calendar_versions import CalendarView
 from shared.platform.clock import Clock
 from shared.platform.web import error, principal
 
@@ -106,7 +106,7 @@ def render(facts: ReportFacts) -> bytes:
 
 class HandoffReportApi:
     def __init__(self, pool: asyncpg.Pool, clock: Clock, vocab: Vocabulary,
-                 calendar: WorkingCalendar, mode: CountingMode) -> None:
+                 calendar: CalendarView, mode: CountingMode) -> None:
         self._pool = pool
         self._clock = clock
         self._vocab = vocab
@@ -133,7 +133,7 @@ class HandoffReportApi:
                 raise error(409, "the case is not closed yet: its closing report exists once "
                             "it is", status=row["status"])
             now = self._clock.now()
-            facts = self._facts(row, closing_of(row, steps, closed["at"], self._calendar,
+            facts = self._facts(row, closing_of(row, steps, closed["at"], self._calendar.latest,
                                                 self._mode), now)
             async with conn.transaction():
                 await audit.append(conn, audit.Entry(

@@ -23,16 +23,16 @@ from services.intake.registrar import Registrar
 from services.intake.registration import Keys
 from services.intake.selfservice import SelfServiceApi, tracking_options
 from services.intake.similar import SimilarApi
-from shared.domain.calendar import WorkingCalendar, load_overlay
 from shared.domain.vocab import default_vocabulary
 from shared.platform import audit
+from shared.platform.calendar_versions import CalendarView
 from shared.platform.clock import Clock
 from shared.platform.logging import get_logger
 from shared.platform.ratelimit import RateLimiter, limit_writes
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
 from shared.platform.settings import decode_key
-from shared.platform.topics import CASE_EVENTS, HANDOFF_EVENTS, ROUTING_EVENTS
+from shared.platform.topics import CALENDAR_EVENTS, CASE_EVENTS, HANDOFF_EVENTS, ROUTING_EVENTS
 from shared.platform.web import error
 
 log = get_logger(__name__)
@@ -59,8 +59,8 @@ async def missing_key_answer(request: web.Request, handler: Any) -> web.StreamRe
 def build_spec(settings: IntakeSettings) -> ServiceSpec:
     keys = keys_from(settings)  # fail at start-up, not on the first request, if a key is bad
     vocab = default_vocabulary()
-    calendar = WorkingCalendar(
-        load_overlay(settings.calendar_overlay) if settings.calendar_overlay else None)
+    # The calendar deadlines publishes, as folded into this service's database.
+    calendar = CalendarView()
 
     def registrar(infra: Infrastructure, clock: Clock) -> Registrar:
         return Registrar(infra.pool, keys, clock, topic_prefix=settings.topic_prefix,
@@ -97,14 +97,18 @@ def build_spec(settings: IntakeSettings) -> ServiceSpec:
     async def resume_imports(_: Infrastructure) -> None:
         await asyncio.gather(*(importer.resume_forever() for importer in imports))
 
+    async def calendar_refresh(infra: Infrastructure) -> None:
+        # The tracking page's options read the calendar without a connection of their own.
+        await calendar.refresh_forever(infra.pool)
+
     return ServiceSpec(
         name="intake",
-        consumes=(ROUTING_EVENTS,),
+        consumes=(ROUTING_EVENTS, CALENDAR_EVENTS),
         policy=lambda infra: routing_policy(RoutingDecisions(
             calendar, settings.counting_mode, infra.clock, settings.topic_prefix)),
         publishes=(CASE_EVENTS, HANDOFF_EVENTS),
         routes=routes,
-        tasks=(resume_imports,),
+        tasks=(resume_imports, calendar_refresh),
         # Intake's outbox is the case record's history on its way to the topic; a week of
         # published rows is kept for diagnosis.
         outbox_retention_hours=7 * 24,

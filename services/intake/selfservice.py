@@ -30,11 +30,11 @@ from services.intake.lifecycle import (
 from services.intake.metrics import ACTIONS
 from services.intake.registrar import Registrar
 from services.intake.validation import FieldError
-from shared.domain.calendar import WorkingCalendar
 from shared.domain.limits import CountingMode, local_date
 from shared.domain.scrub import mask_personal_data
 from shared.platform import openapi as oa
 from shared.platform.auth import Actor
+from shared.platform.calendar_versions import CalendarView
 from shared.platform.clock import Clock, iso
 from shared.platform.logging import get_logger
 from shared.platform.ratelimit import client_address, enforce
@@ -88,7 +88,7 @@ def parse(action: Action, body: Any) -> tuple[str, ActionCommand]:
 
 class SelfServiceApi:
     def __init__(self, pool: asyncpg.Pool, registrar: Registrar, clock: Clock,
-                 calendar: WorkingCalendar, mode: CountingMode, topic_prefix: str,
+                 calendar: CalendarView, mode: CountingMode, topic_prefix: str,
                  limits: TrackLimits) -> None:
         self._pool = pool
         self._registrar = registrar
@@ -117,7 +117,7 @@ class SelfServiceApi:
             if row is None or not self._registrar.query_code_matches(row, code):
                 raise error(404, NOT_FOUND)
             now = self._clock.now()
-            state = steps.state_of(row, self._calendar, self._mode)
+            state = steps.state_of(row, await self._calendar.current(conn), self._mode)
             try:
                 decision = decide(state, command, now=now)
             except IllegalTransition as exc:
@@ -156,12 +156,12 @@ def review_due(state: CaseState) -> date | None:
     return state.review_request_due
 
 
-def tracking_options(calendar: WorkingCalendar, mode: CountingMode, clock: Clock
+def tracking_options(calendar: CalendarView, mode: CountingMode, clock: Clock
                      ) -> Callable[[asyncpg.Record], dict[str, Any]]:
     """What public tracking adds about self-service: the steps open to the petitioner now and
     the review window's last day, so that the page offers exactly those forms."""
     def options(row: asyncpg.Record) -> dict[str, Any]:
-        due = review_due(steps.state_of(row, calendar, mode))
+        due = review_due(steps.state_of(row, calendar.latest, mode))
         return {"self_service": {
             "actions": public_allowed(row["status"], due, local_date(clock.now())),
             "review_request_due": due.isoformat() if due else None,

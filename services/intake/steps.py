@@ -30,20 +30,27 @@ PUBLIC_REASONS = frozenset({Action.DECLINE, Action.REPLY})
 
 def state_of(row: asyncpg.Record, calendar: WorkingCalendar | None = None,
              mode: CountingMode = CountingMode.calendar_roll_forward) -> CaseState:
-    """The lifecycle's view of a case row, with its windows counted on the calendar (without
-    one, the windows are left out: enough to tell what actions are allowed now)."""
+    """The lifecycle's view of a case row, with its windows counted on the calendar: the latest
+    version deadlines published, so a change of the calendar moves an open window at once
+    (without one, the windows are left out: enough to tell what actions are allowed now)."""
 
     def window(kind: DeadlineKind, start: object) -> date | None:
         if start is None or calendar is None:
             return None
         return compute_due(kind, local_date(start), calendar, mode).due_date  # type: ignore[arg-type]
 
+    objection_due = row["objection_due"]
+    if calendar is not None and row["objection_from"] is not None \
+            and row["status"] == CaseStatus.ASSIGNED:
+        objection_due = compute_due(DeadlineKind.objection, row["objection_from"], calendar,
+                                    mode).due_date
+
     return CaseState(
         case_id=str(row["case_id"]),
         status=CaseStatus(row["status"]),
         received_at=row["received_at"],
         last_action_at=row["last_action_at"],
-        objection_due=row["objection_due"],
+        objection_due=objection_due,
         extension_days=row["extended_days"],
         replied_at=row["replied_at"],
         reviewed_at=row["reviewed_at"],

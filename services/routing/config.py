@@ -15,7 +15,6 @@ class RoutingSettings(ServiceSettings):
     # Later versions are activated through ``PUT /v1/rules``, never by editing this file.
     routing_rules_file: Path = REPO_ROOT / "deploy" / "config" / "routing-rules.yaml"
     # The handling limit (Art. 34) of an accepted case, for repeat detection (Art. 19): counted
-    # like the deadlines service counts it — the library's calendar, an operator overlay for
-    # years it does not know, and the bureau's counting mode.
-    calendar_overlay: Path | None = None
+    # on the calendar deadlines publishes (calendar.changed, folded into this database) in the
+    # bureau's counting mode.
     counting_mode: CountingMode = CountingMode.calendar_roll_forward

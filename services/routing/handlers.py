@@ -7,11 +7,11 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from services.routing import metrics, store
+from services.routing import calendar_change, metrics, store
 from services.routing.outputs import Effects
 from services.routing.router import Router, petitioners_of
 from services.routing.ruleset_store import RuleStore
-from shared.domain.schemas import CaseRegistered, CaseStep
+from shared.domain.schemas import CalendarChanged, CaseRegistered, CaseStep
 from shared.platform.events import Envelope
 from shared.platform.pipeline import Applied, Delivered, Policy
 
@@ -32,10 +32,15 @@ def segments(events: Sequence[Envelope]) -> list[list[Envelope]]:
 def case_events_policy(router: Router, rules: RuleStore, routing_topic: str) -> Policy:
     async def apply(conn: asyncpg.Connection, fresh: Sequence[Delivered]) -> Applied:
         effects = Effects()
-        events = [d.envelope for d in fresh]
+        # Calendar versions first: the batch's cases are then counted on them.
+        for d in fresh:
+            if isinstance(d.envelope.data, CalendarChanged):
+                await calendar_change.apply(conn, d.envelope.id, d.envelope.data, router.mode)
+        events = [d.envelope for d in fresh if not isinstance(d.envelope.data, CalendarChanged)]
         # Every petitioner lock of the batch first, in one order, before any row lock:
         # batches on two instances then never wait on each other in a cycle.
         await store.lock_petitioners(conn, petitioners_of(events))
+        await router.refresh(conn)
         active = await rules.active(conn)
         metrics.RULES_VERSION.set(active.version)
         for segment in segments(events):

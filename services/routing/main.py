@@ -12,13 +12,13 @@ from services.routing.handlers import case_events_policy
 from services.routing.openapi import document
 from services.routing.router import Router
 from services.routing.ruleset_store import RuleStore
-from shared.domain.calendar import WorkingCalendar, load_overlay
 from shared.platform import audit, openapi
+from shared.platform.calendar_versions import CalendarView
 from shared.platform.pipeline import Policy
 from shared.platform.ratelimit import limit_writes
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
-from shared.platform.topics import CASE_EVENTS, ROUTING_EVENTS
+from shared.platform.topics import CALENDAR_EVENTS, CASE_EVENTS, ROUTING_EVENTS
 
 # Events per transaction: each batch pays about ten round trips and a commit whatever its
 # size, so bigger batches route faster (benchmarks/routing.py), at the price of holding the
@@ -30,8 +30,7 @@ def build_spec(settings: RoutingSettings) -> ServiceSpec:
     rules = RuleStore(settings.routing_rules_file)
     # A broken bootstrap file stops the service at start, not at its first event.
     rules.parse(settings.routing_rules_file.read_text(encoding="utf-8"))
-    calendar = WorkingCalendar(
-        load_overlay(settings.calendar_overlay) if settings.calendar_overlay else None)
+    calendar = CalendarView()  # deadlines' calendar, as folded into this database
     topic = ROUTING_EVENTS.name(settings.topic_prefix)
 
     def router(infra: Infrastructure) -> Router:
@@ -47,7 +46,7 @@ def build_spec(settings: RoutingSettings) -> ServiceSpec:
         openapi.install(app, document())
         reconciliation.install(app, infra)
 
-    return ServiceSpec(name="routing", consumes=(CASE_EVENTS,), policy=policy,
+    return ServiceSpec(name="routing", consumes=(CASE_EVENTS, CALENDAR_EVENTS), policy=policy,
                        publishes=(ROUTING_EVENTS,), routes=routes, batch_size=BATCH_SIZE)
 
 

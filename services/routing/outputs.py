@@ -44,10 +44,18 @@ class Decided:
     version: int
     decision: RoutingDecision
     cause: str  # initial | objection | reassign | escalation
-    at: datetime
+    at: datetime  # when routing decided (its own clock)
     event_id: str
     actor: Actor = ROUTING
     note: str | None = None
+    # The case's own time the decision belongs to: the registration's received_at, or the
+    # step (objection, the repeat that escalated) that caused it. Consumers count from it, so
+    # a case entered from paper history is assigned at its paper date, not today.
+    case_at: datetime | None = None
+
+    @property
+    def effective_at(self) -> datetime:
+        return self.case_at or self.at
 
     @property
     def recorded_actor(self) -> str:
@@ -63,14 +71,14 @@ class Decided:
                 rule_id=d.rule_id, rule_version=d.rule_version,
                 reasons=[*d.reasons, *(f"key:{r}" for r in d.key_reasons)],
                 key_case=d.key_case, leader=d.leader.name if d.leader else None,
-                assigned_at=self.at,
+                assigned_at=self.effective_at,
                 **({} if self.actor == ROUTING else
                    {"actor_id": self.actor.id, "actor_name": self.actor.name}))
         else:
             assert d.transfer_out is not None
             data = CaseTransferDecided(case_id=self.case_id, body=d.transfer_out,
                                        rule_id=d.rule_id, rule_version=d.rule_version,
-                                       at=self.at)
+                                       at=self.effective_at)
         return envelope_for(data, subject=self.case_id, source=SOURCE, time=self.at,
                             event_id=self.event_id)
 

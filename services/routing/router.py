@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -27,7 +27,9 @@ from services.routing.rules import RuleSet
 from shared.domain.calendar import WorkingCalendar
 from shared.domain.limits import CountingMode, DeadlineKind, compute_due, local_date
 from shared.domain.schemas import CaseRegistered, CaseStep, StepType
+from shared.platform import calendar_versions
 from shared.platform.auth import Actor
+from shared.platform.calendar_versions import CalendarView
 from shared.platform.clock import Clock
 from shared.platform.events import Envelope
 from shared.platform.logging import get_logger
@@ -45,10 +47,17 @@ KEY_WINDOW_DAYS = 370
 
 
 class Router:
-    def __init__(self, clock: Clock, calendar: WorkingCalendar, mode: CountingMode) -> None:
+    def __init__(self, clock: Clock, calendar: CalendarView, mode: CountingMode) -> None:
         self._clock = clock
-        self._calendar = calendar
-        self._mode = mode
+        self._view = calendar
+        self._calendar = WorkingCalendar()
+        self.mode = mode
+
+    async def refresh(self, conn: asyncpg.Connection) -> None:
+        """Count on the latest calendar version folded here; call holding the counting lock
+        (a calendar change then cannot commit between this read and the batch's commit)."""
+        await calendar_versions.counting_lock(conn)
+        self._calendar = await self._view.current(conn)
 
     # -- new cases, in bulk ----------------------------------------------------------------
 
@@ -67,7 +76,8 @@ class Router:
         rows: list[store.NewPetition] = []
         decided: list[Decided] = []
         links: list[tuple[str, Envelope, str]] = []  # (case id, event, kind)
-        escalate: list[tuple[str, str]] = []  # (original case id, input event id)
+        # (original case id, input event id, the repeat's received_at)
+        escalate: list[tuple[str, str, datetime]] = []
         for env, reg in regs:
             key = None if reg.anonymous else reg.petitioner_key
             mine = earlier.setdefault(key, []) if key else []
@@ -87,13 +97,14 @@ class Router:
                 outcome = "assigned" if decision.unit else "transferred"
                 status = "assigned" if decision.unit else "transferred_out"
                 decided.append(Decided(reg.case_id, 1, decision, "initial", now,
-                                       derived_id(env.id, "decided")))
+                                       derived_id(env.id, "decided"),
+                                       case_at=reg.received_at))
             else:
                 links.append((reg.case_id, linked_envelope(
-                    reg.case_id, link.case_id, link.kind, now, derived_id(env.id, "linked")),
-                    link.kind))
+                    reg.case_id, link.case_id, link.kind, reg.received_at,
+                    derived_id(env.id, "linked")), link.kind))
                 if third:
-                    escalate.append((link.case_id, env.id))
+                    escalate.append((link.case_id, env.id, reg.received_at))
             rows.append(store.NewPetition(
                 reg.case_id, key, reg.channel, reg.jurisdiction, reg.category, reg.signers,
                 reg.subject_unit, reg.subject_person, new.signature, reg.received_at, status,
@@ -114,14 +125,16 @@ class Router:
                 effects.envelopes.append(envelope)
                 effects.linked.append(kind)
                 effects.latencies.append((now - times[case_id]).total_seconds())
-        for original, event_id in escalate:
-            await self.escalate(conn, original, event_id, rules, effects)
+        for original, event_id, received_at in escalate:
+            await self.escalate(conn, original, event_id, rules, effects, at=received_at)
 
     async def escalate(self, conn: asyncpg.Connection, case_id: str, event_id: str,
-                       rules: RuleSet, effects: Effects, reason: str = THIRD_REPEAT) -> None:
+                       rules: RuleSet, effects: Effects, reason: str = THIRD_REPEAT, *,
+                       at: datetime | None = None) -> None:
         """The open case ``case_id`` becomes a key case and gets a responsible leader (a new
         assignment version): a third petition within twelve months was linked to it, staff
-        flagged it, or it was urged twice."""
+        flagged it, or it was urged twice. ``at``: the case's time of the step that caused it
+        (the repeat's receipt, the flag, the urge), which the assignment carries."""
         row = await store.lock_petition(conn, case_id)
         if row is None or row["outcome"] != "assigned" or row["status"] not in OPEN_STATUSES:
             return
@@ -134,7 +147,7 @@ class Router:
         except ReassignmentRefused:  # cannot happen for the unit it already has; stay safe
             return
         d = Decided(case_id, current["assignment_version"] + 1, decision, "escalation",
-                    self._clock.now(), derived_id(event_id, f"escalate:{case_id}"))
+                    self._clock.now(), derived_id(event_id, f"escalate:{case_id}"), case_at=at)
         # (the derived id keeps a redelivered flag or urge from deciding twice)
         await store.insert_decisions(conn, [d])
         await store.set_outcome(conn, case_id, outcome="assigned",
@@ -152,24 +165,25 @@ class Router:
         if env.type == StepType.ACCEPTED:
             accepted_on = local_date(data.at)
             due = compute_due(DeadlineKind.handling, accepted_on, self._calendar,
-                              self._mode).due_date
+                              self.mode).due_date
         elif env.type == StepType.EXTENDED and data.days:
             row = await conn.fetchrow("SELECT accepted_on FROM petitions WHERE case_id = $1",
                                       uuid.UUID(data.case_id))
             if row is not None and row["accepted_on"] is not None:
                 extended = data.days
                 due = compute_due(DeadlineKind.handling, row["accepted_on"], self._calendar,
-                                  self._mode, extension_days=data.days).due_date
+                                  self.mode, extension_days=data.days).due_date
         await store.apply_status(conn, data.case_id, status=data.status,
                                  sequence=data.sequence, accepted_on=accepted_on,
                                  extended_days=extended, handling_due=due)
         if env.type == StepType.OBJECTED:
             await self._objected(conn, env, data, rules, effects)
         elif env.type == StepType.KEY_FLAGGED:
-            await self.escalate(conn, data.case_id, env.id, rules, effects, reason=FLAGGED)
+            await self.escalate(conn, data.case_id, env.id, rules, effects, reason=FLAGGED,
+                                at=data.at)
         elif env.type == StepType.URGED and (data.urge_count or 0) >= 2:
             await self.escalate(conn, data.case_id, env.id, rules, effects,
-                                reason=URGED_TWICE)
+                                reason=URGED_TWICE, at=data.at)
 
     async def _objected(self, conn: asyncpg.Connection, env: Envelope, data: CaseStep,
                         rules: RuleSet, effects: Effects) -> None:
@@ -189,7 +203,7 @@ class Router:
             return
         decision = route(store.facts_of(row, objected=objected), rules)
         d = Decided(data.case_id, current["assignment_version"] + 1, decision, "objection",
-                    self._clock.now(), derived_id(env.id, "decided"))
+                    self._clock.now(), derived_id(env.id, "decided"), case_at=data.at)
         await store.insert_decisions(conn, [d])
         # Intake puts the case back to "registered" and applies this decision next: an
         # assignment, or a transfer out (its own step event then reports that status).

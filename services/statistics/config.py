@@ -12,11 +12,8 @@ class StatisticsSettings(ServiceSettings):
     service_name: str = "statistics"
     http_port: int = 8084
     # The on-time rate compares a case's closure with its handling due date, counted on the
-    # working-day calendar exactly as the deadlines service counts it: the library's data plus
-    # the operators' overlay (same file and format as intake and deadlines), and the bureau's
-    # counting rule. A changed overlay applies to cases closed afterwards; `xf stats rebuild`
-    # recounts every case under it.
-    calendar_overlay: Path | None = None
+    # calendar deadlines publishes (calendar.changed, folded into the projection) and the
+    # bureau's counting rule. A calendar change re-judges the cases it can move.
     counting_mode: CountingMode = CountingMode.calendar_roll_forward
     # Unit names for the breakdown by unit come from the routing configuration (labels only).
     routing_rules_file: Path = REPO_ROOT / "deploy" / "config" / "routing-rules.yaml"

@@ -2,7 +2,7 @@
 
 Every event about a case folds into its ``CaseFacts`` by a rule that does not depend on the
 order events arrive in: first registration wins, the earliest closure, feedback, rating and
-overdue alert win, the assignment with the highest ``assignment_version`` wins, and a
+overdue alert not withdrawn win, the assignment with the highest ``assignment_version`` wins, and a
 ``duplicate`` link is never undone. So a step that overtakes its ``case.registered`` (routing and
 deadline events travel on other topics than case events) is kept and counted once the
 registration arrives, and replaying the topics in any interleaving gives the same facts.
@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+import orjson
+
 from shared.domain.calendar import WorkingCalendar
 from shared.domain.limits import (
     MAX_EXTENSION_DAYS,
@@ -36,6 +38,7 @@ from shared.domain.schemas import (
     CaseRegistered,
     CaseStep,
     DeadlineOverdue,
+    DeadlineOverdueWithdrawn,
     StepType,
 )
 from shared.domain.vocab import Vocabulary
@@ -80,8 +83,12 @@ class CaseFacts:
     feedback_at: datetime | None = None
     rating: str | None = None
     rated_at: datetime | None = None
-    overdue_at: datetime | None = None
+    overdue_at: datetime | None = None  # the earliest overdue alert not withdrawn
     overdue_unit: str | None = None
+    # Every overdue alert seen and every withdrawal (deadline.overdue_withdrawn), as canonical
+    # JSON (see `alerts_of`), so that an alert the facts later contradicted is un-counted
+    # whatever order the alert and its withdrawal come in.
+    overdue_alerts: str = ""
     # The assessment indicators' facts (assessment.py), folded by the same order-free rules.
     decided_at: datetime | None = None  # accepted, declined or transferred out: the earliest
     declined_at: datetime | None = None
@@ -94,6 +101,48 @@ class CaseFacts:
     assigned_by: str | None = None
     report_back_due: date | None = None
     report_back_due_at: datetime | None = None  # when that due date was announced
+
+
+# One overdue alert as `overdue_alerts` keeps it: [at (ISO) or None, unit, withdrawn].
+Alert = list[object]
+
+
+def alerts_of(facts: CaseFacts) -> dict[str, Alert]:
+    """The alerts by event id. A row written before alerts were kept one by one has only its
+    earliest alert, under the id "" (it cannot be withdrawn)."""
+    if facts.overdue_alerts:
+        return {str(a[0]): list(a[1:]) for a in orjson.loads(facts.overdue_alerts)}
+    if facts.overdue_at is not None:
+        return {"": [facts.overdue_at.isoformat(), facts.overdue_unit, False]}
+    return {}
+
+
+def with_alerts(facts: CaseFacts, alerts: dict[str, Alert]) -> CaseFacts:
+    """`facts` with these alerts, and the earliest standing one as the overdue fact (of two at
+    the same instant, the greater unit: the rule alerts were always folded by)."""
+    standing = [(datetime.fromisoformat(str(at)), unit if isinstance(unit, str) else None)
+                for at, unit, withdrawn in alerts.values() if at is not None and not withdrawn]
+    first = min(standing, key=lambda a: (a[0], _desc(a[1] or "")), default=None)
+    return replace(
+        facts, overdue_at=first[0] if first else None, overdue_unit=first[1] if first else None,
+        overdue_alerts=orjson.dumps(sorted([k, *v] for k, v in alerts.items())).decode())
+
+
+def _desc(text: str) -> tuple[int, ...]:
+    return (*tuple(-ord(c) for c in text), 1)
+
+
+def _alert(facts: CaseFacts, envelope: Envelope, data: DeadlineOverdue) -> CaseFacts:
+    alerts = alerts_of(facts)
+    entry = alerts.setdefault(envelope.id, [None, None, False])
+    entry[0], entry[1] = data.at.isoformat(), data.unit
+    return with_alerts(facts, alerts)
+
+
+def _withdrawal(facts: CaseFacts, data: DeadlineOverdueWithdrawn) -> CaseFacts:
+    alerts = alerts_of(facts)
+    alerts.setdefault(data.alert_id, [None, None, False])[2] = True
+    return with_alerts(facts, alerts)
 
 
 def _earlier(candidate: datetime, current: datetime | None) -> bool:
@@ -148,12 +197,9 @@ def apply(facts: CaseFacts, envelope: Envelope, vocab: Vocabulary) -> CaseFacts:
     if isinstance(data, CaseLinked):
         return replace(facts, duplicate=True) if data.kind == "duplicate" else facts
     if isinstance(data, DeadlineOverdue):
-        if data.kind not in OVERDUE_KINDS:
-            return facts
-        if _earlier(data.at, facts.overdue_at) or (
-                data.at == facts.overdue_at and (data.unit or "") > (facts.overdue_unit or "")):
-            return replace(facts, overdue_at=data.at, overdue_unit=data.unit)
-        return facts
+        return _alert(facts, envelope, data) if data.kind in OVERDUE_KINDS else facts
+    if isinstance(data, DeadlineOverdueWithdrawn):
+        return _withdrawal(facts, data) if data.kind in OVERDUE_KINDS else facts
     if isinstance(data, CaseStep):
         return _step(facts, envelope.type, data)
     return facts

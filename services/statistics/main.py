@@ -15,23 +15,23 @@ from services.statistics.leader import lead
 from services.statistics.openapi import document
 from services.statistics.reader import Reader, load_unit_names
 from services.statistics.store import Projector
-from shared.domain.calendar import WorkingCalendar, load_overlay
 from shared.domain.vocab import default_vocabulary
 from shared.platform import openapi
+from shared.platform.calendar_versions import CalendarView
 from shared.platform.pipeline import Applied, Delivered, Policy
 from shared.platform.ratelimit import limit_writes
 from shared.platform.runtime import Infrastructure
 from shared.platform.service import ServiceSpec, main
-from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
+from shared.platform.topics import CALENDAR_EVENTS, CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
 
 
 def projector_for(settings: StatisticsSettings) -> Projector:
-    overlay = load_overlay(settings.calendar_overlay) if settings.calendar_overlay else None
-    return Projector(WorkingCalendar(overlay), settings.counting_mode, default_vocabulary())
+    """On-time is judged on the calendar deadlines publishes, as folded into the projection."""
+    return Projector(CalendarView(), settings.counting_mode, default_vocabulary())
 
 
 def build_spec(settings: StatisticsSettings) -> ServiceSpec:
-    projector = projector_for(settings)  # a bad calendar overlay fails at start-up
+    projector = projector_for(settings)
     vocab = default_vocabulary()
     units = load_unit_names(settings.routing_rules_file)
 
@@ -53,7 +53,7 @@ def build_spec(settings: StatisticsSettings) -> ServiceSpec:
 
     return ServiceSpec(
         name="statistics",
-        consumes=(CASE_EVENTS, ROUTING_EVENTS, DEADLINE_EVENTS),
+        consumes=(CASE_EVENTS, ROUTING_EVENTS, DEADLINE_EVENTS, CALENDAR_EVENTS),
         policy=policy,
         routes=routes,
         tasks=(leader,),

@@ -1,9 +1,10 @@
 """``xf stats rebuild``: a fresh projection built by replaying the topics from the beginning.
 
 1. A new schema (``stats_rebuild_<time>``) gets every projection table, inbox included.
-2. The three event topics are read from offset 0 without a consumer group (the live service's
-   offsets are untouched) up to the end offsets seen when the replay started, and applied with
-   the very code the service runs (store.Projector), then folded.
+2. The calendar topic is read to its end first, then the three event topics, each from offset 0
+   without a consumer group (the live service's offsets are untouched) up to the end offsets
+   seen when its replay started, and applied with the very code the service runs
+   (store.Projector), then folded.
 3. With ``swap``: in one short transaction the live tables move to ``stats_retired_<time>`` and
    the rebuilt ones into ``public``; the replay then continues into ``public`` up to the topics'
    new end. Events the service applied to the old tables meanwhile are applied again to the new
@@ -11,7 +12,12 @@
    retired schema is dropped unless asked to keep it.
 
 Because the facts are order-independent (facts.py), the rebuilt figures equal the live ones
-although the replay interleaves the topics differently from the live consumer.
+although the replay interleaves the topics differently from the live consumer. The one input
+that is not a fact of a case, the calendar, is replayed first: the on-time judgement is a
+function of a case's facts and the calendar, the live projection re-judges every case a
+calendar change can move (so each case stands judged on the latest version), and a rebuild
+that knows the latest version before it sees any case judges each case once, on the same.
+A calendar change made during the rebuild is caught up before the cases after a swap.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,8 +38,15 @@ from services.statistics.store import Projector
 from shared.platform.events import PoisonMessage, UnknownEvent, decode
 from shared.platform.migrations import statements
 from shared.platform.pipeline import Delivered
-from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
+from shared.platform.topics import (
+    CALENDAR_EVENTS,
+    CASE_EVENTS,
+    DEADLINE_EVENTS,
+    ROUTING_EVENTS,
+    TopicSpec,
+)
 
+CASE_TOPICS = (CASE_EVENTS, ROUTING_EVENTS, DEADLINE_EVENTS)
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 FOLD_EVERY_ROWS = 100_000
 Say = Callable[[str], None]
@@ -69,12 +82,11 @@ async def create_projection(conn: asyncpg.Connection, schema: str) -> None:
 
 
 class Replay:
-    """Reads the event topics from the beginning and applies them through ``projector``."""
+    """Reads topics from the beginning and applies them through ``projector``."""
 
     def __init__(self, bootstrap: str, topic_prefix: str, projector: Projector,
-                 batch_size: int = 5000) -> None:
-        self._topics = [t.name(topic_prefix) for t in (CASE_EVENTS, ROUTING_EVENTS,
-                                                       DEADLINE_EVENTS)]
+                 batch_size: int = 5000, topics: Sequence[TopicSpec] = CASE_TOPICS) -> None:
+        self._topics = [t.name(topic_prefix) for t in topics]
         # Subscribed without a group: the consumer is assigned every partition, commits nothing.
         self._consumer = AIOKafkaConsumer(*self._topics, bootstrap_servers=bootstrap,
                                           group_id=None, enable_auto_commit=False,
@@ -155,13 +167,18 @@ async def rebuild(dsn: str, bootstrap: str, projector: Projector, *, topic_prefi
     schema = schema or _schema_name("stats_rebuild")
     result = RebuildResult(schema=schema)
     conn = await asyncpg.connect(dsn)
+    calendar = Replay(bootstrap, topic_prefix, projector, topics=(CALENDAR_EVENTS,))
     replay = Replay(bootstrap, topic_prefix, projector)
     try:
         await create_projection(conn, schema)
         say(f"replaying {topic_prefix}.*.events into schema {schema}")
         started = time.perf_counter()
+        # The calendar first, to its end: every case is then judged once, on the latest
+        # version, which is where the live projection's re-judging has brought it too.
+        await calendar.start()
+        result.events = await calendar.until_end(conn, result)
         await replay.start()
-        result.events = await replay.until_end(conn, result)
+        result.events += await replay.until_end(conn, result)
         await fold_all(conn)
         result.seconds = time.perf_counter() - started
         say(f"applied {result.events} events in {result.seconds:.1f}s "
@@ -173,7 +190,8 @@ async def rebuild(dsn: str, bootstrap: str, projector: Projector, *, topic_prefi
             await swap_into(conn, schema, live, result.retired)
             result.swapped = True
             await conn.execute(f"SET search_path TO {live}")
-            result.caught_up = await replay.until_end(conn, result)
+            result.caught_up = await calendar.until_end(conn, result)
+            result.caught_up += await replay.until_end(conn, result)
             say(f"swapped into {live}; {result.caught_up} events applied since "
                 f"(old tables in {result.retired})")
             if not keep_old:
@@ -186,6 +204,7 @@ async def rebuild(dsn: str, bootstrap: str, projector: Projector, *, topic_prefi
         raise
     finally:
         await asyncio.shield(replay.stop())
+        await asyncio.shield(calendar.stop())
         await conn.close()
     return result
 

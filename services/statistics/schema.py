@@ -17,11 +17,14 @@ under that schema's ``search_path``).
 - ``rmonth_max``: the latest effective instant among the points of each received month, so a
   query knows which months are settled as of its ``as_of``.
 - ``totals``: all-time received and closed by jurisdiction × category, for the live gauges.
+- ``calendar_versions``: the calendar's versions (shared.platform.calendar_versions); part of
+  the projection, so a rebuild folds them into its fresh schema too.
 """
 
 from __future__ import annotations
 
 from services.statistics.assessment import ASSESSED_COLUMNS
+from shared.platform.calendar_versions import CALENDAR_VERSIONS_DDL
 from shared.platform.inbox import INBOX_DDL
 
 # The raw facts of the assessment indicators (facts.CaseFacts' last fields, in order).
@@ -54,7 +57,7 @@ FACT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("accepted_at", "timestamptz"), ("extension_days", "integer"),
     ("extended_at", "timestamptz"), ("closed_at", "timestamptz"),
     ("feedback_at", "timestamptz"), ("rating", "text"), ("rated_at", "timestamptz"),
-    ("overdue_at", "timestamptz"), ("overdue_unit", "text"),
+    ("overdue_at", "timestamptz"), ("overdue_unit", "text"), ("overdue_alerts", "text"),
     *ASSESSMENT_FACTS,
     # derived
     ("counted", "boolean"), ("r_day", "date"), ("unit_key", "text"),
@@ -148,12 +151,13 @@ CREATE TABLE totals (
 """
 
 # Every table of a projection, in the order a swap moves them.
-TABLES = ("inbox", "case_fact", "journal", "cube", "month_totals", "rmonth_max", "totals")
+TABLES = ("inbox", "case_fact", "journal", "cube", "month_totals", "rmonth_max", "totals",
+          "calendar_versions")
 # Dimension bitmasks of month_totals: every combination of two or three dimensions.
 DIM_BITS = {"channel": 1, "jurisdiction": 2, "category": 4, "unit": 8}
 MONTH_TOTAL_SETS = (3, 5, 6, 9, 10, 12, 7, 11, 13, 14)
 
 
 def fresh_projection_ddl() -> str:
-    """The DDL of a complete projection, inbox included (for a rebuild's fresh schema)."""
-    return INBOX_DDL + PROJECTION_DDL
+    """The DDL of a complete projection, inbox and calendar included (a rebuild's schema)."""
+    return INBOX_DDL + PROJECTION_DDL + CALENDAR_VERSIONS_DDL

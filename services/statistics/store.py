@@ -8,7 +8,7 @@ rebuild writes its fresh schema.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass, fields
 from typing import Any
 
@@ -16,41 +16,45 @@ import asyncpg
 from prometheus_client import Counter
 
 from services.statistics import assessment
-from services.statistics.assessment import Assessed
+from services.statistics.assessment import ASSESSED_COLUMNS, Assessed
 from services.statistics.facts import (
     NOT_COUNTED,
     UNASSIGNED,
     CaseFacts,
-    Delta,
     Derived,
     apply,
     derive,
     diff,
 )
 from services.statistics.schema import COUNT_COLUMNS, FACT_COLUMNS
-from shared.domain.calendar import WorkingCalendar
 from shared.domain.limits import CountingMode
 from shared.domain.schemas import (
+    CalendarChanged,
     CaseAssigned,
     CaseLinked,
     CaseRegistered,
     CaseStep,
     DeadlineOverdue,
+    DeadlineOverdueWithdrawn,
     DeadlineRescheduled,
     DeadlineScheduled,
 )
 from shared.domain.vocab import Vocabulary
+from shared.platform import calendar_versions
+from shared.platform.calendar_versions import CalendarView, counting_lock
 from shared.platform.events import Envelope
 from shared.platform.inbox import claim
 from shared.platform.pipeline import Delivered
 
 EVENTS_APPLIED = Counter("xinfang_stats_events_applied_total",
                          "Events applied to the statistics projection (this instance)", ["type"])
+REJUDGED = Counter("xinfang_stats_rejudged_total",
+                   "Cases whose on-time judgement a calendar change moved (this instance)")
 DELTAS_WRITTEN = Counter("xinfang_stats_journal_rows_written_total",
                          "Point deltas written to the journal (this instance)")
 
-_RELEVANT = (CaseRegistered, CaseAssigned, CaseLinked, DeadlineOverdue, CaseStep,
-             DeadlineScheduled, DeadlineRescheduled)
+_RELEVANT = (CaseRegistered, CaseAssigned, CaseLinked, DeadlineOverdue, DeadlineOverdueWithdrawn,
+             CaseStep, DeadlineScheduled, DeadlineRescheduled)
 _RAW = tuple(f.name for f in fields(CaseFacts))[1:]  # after case_id
 _NAMES = [name for name, _ in FACT_COLUMNS]
 _TYPES = dict(FACT_COLUMNS)
@@ -76,6 +80,7 @@ def _facts_from(row: asyncpg.Record) -> CaseFacts:
         values[name] = bool(values[name])
     values["unit_version"] = -1 if values["unit_version"] is None else values["unit_version"]
     values["extension_days"] = values["extension_days"] or 0
+    values["overdue_alerts"] = values["overdue_alerts"] or ""
     return CaseFacts(case_id=row["case_id"], **values)
 
 
@@ -109,9 +114,10 @@ def _case_id(envelope: Envelope) -> str | None:
 
 @dataclass(frozen=True)
 class Projector:
-    """Applies events to the projection (the pure rules live in facts.py)."""
+    """Applies events to the projection (the pure rules live in facts.py). On-time is judged
+    on ``calendar``: the latest calendar version folded into the projection's own tables."""
 
-    calendar: WorkingCalendar
+    calendar: CalendarView
     mode: CountingMode
     vocab: Vocabulary
 
@@ -124,23 +130,32 @@ class Projector:
 
     async def apply_events(self, conn: asyncpg.Connection, events: Sequence[Envelope]) -> int:
         """Apply fresh ``events`` inside the caller's transaction; return the journal rows
-        written."""
+        written. Calendar versions go first (each re-judges the cases it can change), so the
+        batch's cases are judged on them."""
+        written = 0
+        for envelope in events:
+            if isinstance(envelope.data, CalendarChanged):
+                EVENTS_APPLIED.labels(envelope.type).inc()
+                written += await self._calendar_changed(conn, envelope.id, envelope.data)
         by_case: dict[str, list[Envelope]] = {}
         for envelope in events:
-            EVENTS_APPLIED.labels(envelope.type).inc()
             case_id = _case_id(envelope)
             if case_id is not None:
+                EVENTS_APPLIED.labels(envelope.type).inc()
                 by_case.setdefault(case_id, []).append(envelope)
         if not by_case:
-            return 0
+            return written
+        # Shared with other batches, exclusive with a calendar change: no case is judged on
+        # a calendar that a change committed meanwhile has re-judged without it.
+        await counting_lock(conn)
+        calendar = await self.calendar.current(conn)
         ids = sorted(by_case)  # one lock order for every instance: no deadlocks
         rows = await conn.fetch(
             "SELECT * FROM case_fact WHERE case_id = ANY($1::text[]) ORDER BY case_id FOR UPDATE",
             ids,
         )
         known = {row["case_id"]: row for row in rows}
-        written: list[list[Any]] = []
-        deltas: list[Delta] = []
+        changed: list[Changed] = []
         for case_id in ids:
             row = known.get(case_id)
             facts = _facts_from(row) if row is not None else CaseFacts(case_id)
@@ -150,23 +165,57 @@ class Projector:
                 new_facts = assessment.fold(apply(new_facts, envelope, self.vocab), envelope)
             if row is not None and new_facts == facts:
                 continue
-            new = derive(new_facts, self.calendar, self.mode)
-            deltas.extend(diff(old, new))
-            assessed = assessment.derive(new_facts, self.calendar, self.mode)
-            written.append([case_id, *_row_values(new_facts, new, assessed)])
-        if written:
-            columns = list(zip(*written, strict=True))
-            result = await conn.fetch(_UPSERT, *[list(c) for c in columns])
-            # A row this batch did not find (so did not lock) must be one it inserted.
-            raced = [r["case_id"] for r in result
-                     if r["case_id"] not in known and not r["inserted"]]
-            if raced:
-                raise ConcurrentInsert(f"{len(raced)} case rows created concurrently; retrying")
-        if deltas:
-            await conn.copy_records_to_table(
-                "journal", columns=list(_JOURNAL_COLUMNS),
-                records=[(d.r_day, d.channel, d.jurisdiction, d.category, d.unit, d.eff_at,
-                          d.e_day, *d.counts) for d in deltas],
-            )
-            DELTAS_WRITTEN.inc(len(deltas))
-        return len(deltas)
+            changed.append((new_facts, old, derive(new_facts, calendar, self.mode),
+                            assessment.derive(new_facts, calendar, self.mode)))
+        return written + await _write(conn, changed, known)
+
+    async def _calendar_changed(self, conn: asyncpg.Connection, event_id: str,
+                                change: CalendarChanged) -> int:
+        """Fold the version and re-judge every case whose limits (acceptance, handling) can end
+        in, or roll through, the changed year: on-time and the assessment indicators."""
+        folded = await calendar_versions.fold(conn, event_id, change)
+        if folded is None or not calendar_versions.year_changed(folded):
+            return 0
+        first, last = calendar_versions.starts_reaching(change.year)
+        rows = await conn.fetch(
+            """SELECT * FROM case_fact
+               WHERE counted AND (
+                 (accepted_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN $1 AND $2
+                 OR (received_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN $1 AND $2)
+               ORDER BY case_id FOR UPDATE""", first, last)
+        changed = []
+        for row in rows:
+            facts = _facts_from(row)
+            old, new = _derived_from(row), derive(facts, folded.after, self.mode)
+            assessed = assessment.derive(facts, folded.after, self.mode)
+            if new != old or assessed.values() != [row[n] for n, _ in ASSESSED_COLUMNS]:
+                changed.append((facts, old, new, assessed))
+        REJUDGED.inc(len(changed))
+        return await _write(conn, changed, {r["case_id"]: r for r in rows})
+
+
+Changed = tuple[CaseFacts, Derived, Derived, Assessed]  # facts, old → new derived, indicators
+
+
+async def _write(conn: asyncpg.Connection, changed: Sequence[Changed],
+                 known: Mapping[str, asyncpg.Record]) -> int:
+    """Write the cases' new facts and derived columns, and the journal deltas old → new."""
+    if not changed:
+        return 0
+    written = [[facts.case_id, *_row_values(facts, new, assessed)]
+               for facts, _, new, assessed in changed]
+    deltas = [delta for _, old, new, _ in changed for delta in diff(old, new)]
+    columns = list(zip(*written, strict=True))
+    result = await conn.fetch(_UPSERT, *[list(c) for c in columns])
+    # A row this batch did not find (so did not lock) must be one it inserted.
+    raced = [r["case_id"] for r in result if r["case_id"] not in known and not r["inserted"]]
+    if raced:
+        raise ConcurrentInsert(f"{len(raced)} case rows created concurrently; retrying")
+    if deltas:
+        await conn.copy_records_to_table(
+            "journal", columns=list(_JOURNAL_COLUMNS),
+            records=[(d.r_day, d.channel, d.jurisdiction, d.category, d.unit, d.eff_at,
+                      d.e_day, *d.counts) for d in deltas],
+        )
+        DELTAS_WRITTEN.inc(len(deltas))
+    return len(deltas)

@@ -190,6 +190,49 @@ class DeadlineRescheduled(EventData):
     at: datetime
 
 
+@register("deadline.overdue_withdrawn", 1)
+class DeadlineOverdueWithdrawn(EventData):
+    """A `deadline.overdue` the case's facts later contradicted: a step entered late whose own
+    `at` met the limit by the end of its due date, or a due date moved (a calendar change, an
+    extension entered late) past the moment of the alert. Consumers un-count the alert it
+    names; a new overdue on the new due date is a new alert."""
+
+    case_id: str
+    kind: str
+    round: int = 0
+    due_date: date  # the due date the withdrawn alert was about
+    alert_id: str  # the event id of the withdrawn deadline.overdue
+    reason: str  # met_on_time | due_date_moved
+    at: datetime
+
+
+@register("calendar.changed", 1)
+class CalendarChanged(EventData):
+    """One change of one year's working-day calendar, published by deadlines (its owner).
+
+    `holidays` and `workdays` are the operators' entry for the year after the change; with
+    `removed` the entry is gone and the library's data (or weekends only) is in force again.
+    `old_*` are the days that were in force before, whatever their source. `version` counts the
+    year's changes (1, 2, …); `revision` is deadlines' calendar revision over all years, the
+    number a due date records as the calendar it was counted on.
+    """
+
+    year: int
+    version: int
+    revision: int
+    removed: bool = False
+    holidays: list[date] = Field(default_factory=list)
+    workdays: list[date] = Field(default_factory=list)
+    old_holidays: list[date] = Field(default_factory=list)
+    old_workdays: list[date] = Field(default_factory=list)
+    old_source: str | None = None  # api | file | library | None (no data)
+    source: str  # api | file
+    actor_id: str
+    actor_name: str
+    at: datetime
+    moved: int = 0  # open deadlines the change moved (listed by GET /v1/calendar/{year}/history)
+
+
 @register("handoff.received", 1)
 class HandoffReceived(EventData):
     """受理告知: a case the bureau received from an assigning body was accepted or declined.

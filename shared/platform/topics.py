@@ -29,8 +29,15 @@ CASE_EVENTS = TopicSpec("case.events", 12, _KEEP_FOREVER)
 # Routing decisions: case.assigned, case.linked, case.transfer_decided (key = case id). The
 # transfer itself, case.transferred_out, is a lifecycle step: intake publishes it on case.events.
 ROUTING_EVENTS = TopicSpec("routing.events", 12, _KEEP_FOREVER)
-# Deadline alerts: deadline.warning, deadline.overdue, deadline.rescheduled (key = case id).
+# Deadline alerts: deadline.warning, deadline.overdue, deadline.overdue_withdrawn,
+# deadline.rescheduled (key = case id).
 DEADLINE_EVENTS = TopicSpec("deadline.events", 12, _KEEP_FOREVER)
+# Calendar changes (calendar.changed), published by deadlines, the calendar's owner; key = the
+# year, one partition so every consumer sees the years' versions in one order. Kept forever,
+# not compacted by year: a handful of events a year, and the whole history is what a rebuild
+# replays and what tells which calendar a figure was counted on (compaction would keep only
+# each year's latest version).
+CALENDAR_EVENTS = TopicSpec("calendar.events", 1, _KEEP_FOREVER)
 # Hand-off notices to the body that assigned a case (交办): handoff.received when it is
 # accepted or declined, handoff.closed with the closing report (key = case id).
 HANDOFF_EVENTS = TopicSpec("handoff.events", 12, _KEEP_FOREVER)
@@ -44,6 +51,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     CASE_EVENTS,
     ROUTING_EVENTS,
     DEADLINE_EVENTS,
+    CALENDAR_EVENTS,
     HANDOFF_EVENTS,
     *DEAD_LETTERS.values(),
 )

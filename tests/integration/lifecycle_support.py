@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from shared.domain.schemas import CaseAssigned
@@ -59,8 +60,17 @@ async def assign(http: aiohttp.ClientSession, stack: Any, case_id: str, *,
     await publish_routing(stack, case_id, assignment(case_id, unit=unit, version=version, at=at))
 
     async def assigned() -> bool:
+        # This very assignment applied, not routing's own one (same unit) landing first: the
+        # test's then arrives later as a reassignment and changes the case under the test.
+        conn = await asyncpg.connect(stack.dsns["intake"])
+        try:
+            applied = await conn.fetchval("SELECT assignment_version FROM cases "
+                                          "WHERE case_id = $1", uuid.UUID(case_id))
+        finally:
+            await conn.close()
         record = await read_case(http, stack, case_id)
-        return record["assigned_unit"] == unit and record["status"] != "registered"
+        return (applied or 0) >= version and record["assigned_unit"] == unit \
+            and record["status"] != "registered"
 
     await eventually(assigned, within=30, what=f"case {case_id} assigned to {unit}")
 

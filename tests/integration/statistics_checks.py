@@ -17,6 +17,7 @@ from shared.domain.schemas import (
     CaseAssigned,
     CaseLinked,
     DeadlineOverdue,
+    DeadlineOverdueWithdrawn,
     DeadlineRescheduled,
     DeadlineScheduled,
 )
@@ -146,7 +147,8 @@ async def truth_cases(dbs: dict[str, asyncpg.Pool], start: datetime, end: dateti
                       ) -> list[Case]:
     """Every case intake holds received in [start, end), as the statistics definitions see
     it, from intake's own tables (``cases`` and ``case_timeline``); overdue instants from the
-    alerts the deadlines service published (its outbox: intake does not know about alerts)."""
+    alerts the deadlines service published and did not withdraw (its outbox: intake does not
+    know about alerts)."""
     rows = await dbs["intake"].fetch(
         """
         SELECT c.case_id::text, c.channel, c.jurisdiction, c.category, c.received_at,
@@ -167,15 +169,23 @@ async def truth_cases(dbs: dict[str, asyncpg.Pool], start: datetime, end: dateti
     keys = [r["case_id"] for r in rows]
     overdue: dict[str, datetime] = {}
     report_back: dict[str, tuple[datetime, date]] = {}
+    alerts: dict[str, DeadlineOverdue] = {}
+    withdrawn: set[str] = set()  # an alert the facts contradicted counts for nothing
     for r in await dbs["deadlines"].fetch("SELECT value FROM outbox WHERE key = ANY($1)", keys):
-        data = decode(r["value"]).data
+        envelope = decode(r["value"])
+        data = envelope.data
         if isinstance(data, DeadlineOverdue) and data.kind in COUNTED_OVERDUE:
-            overdue[data.case_id] = min(data.at, overdue.get(data.case_id, data.at))
+            alerts[envelope.id] = data
+        if isinstance(data, DeadlineOverdueWithdrawn):
+            withdrawn.add(data.alert_id)
         if isinstance(data, DeadlineScheduled | DeadlineRescheduled) and (
                 data.kind == "report_back"):
             due = data.due_date if isinstance(data, DeadlineScheduled) else data.new_due_date
             if data.case_id not in report_back or data.at >= report_back[data.case_id][0]:
                 report_back[data.case_id] = (data.at, due)
+    for alert_id, alert in alerts.items():
+        if alert_id not in withdrawn:
+            overdue[alert.case_id] = min(alert.at, overdue.get(alert.case_id, alert.at))
     # Key status and repeat links are routing's decisions: read as routing published them.
     key_case: dict[str, tuple[int, bool]] = {}
     links: dict[str, tuple[datetime, str]] = {}

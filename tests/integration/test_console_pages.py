@@ -62,18 +62,18 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack, browser:
     await desk.get_by_label("标题").fill(f"学校违规收取资料费 {mark}")
     await desk.get_by_label("信访内容").fill("孩子所在学校以资料费名义每生收取200元，"
                                              "请求查处。")
-    await desk.get_by_label("姓名").fill(name)
-    await desk.get_by_label("身份证号").fill(id_number)
-    await desk.get_by_label("联系电话").fill("12345")  # wrong: not a phone number
+    await desk.get_by_label("姓名", exact=True).fill(name)
+    await desk.get_by_label("身份证号", exact=True).fill(id_number)
+    await desk.get_by_label("联系电话", exact=True).fill("12345")  # wrong: not a phone number
     await desk.get_by_label("通讯地址").fill(address)
     await desk.get_by_role("button", name="登记并出具回执").click()
-    phone_field = desk.get_by_label("联系电话")
+    phone_field = desk.get_by_label("联系电话", exact=True)
     error = desk.locator("#f-phone-error")
     await expect(error).to_contain_text("联系电话")
     await expect(phone_field).to_have_attribute("aria-invalid", "true")
     await expect(phone_field).to_have_attribute("aria-describedby",
                                                 re.compile("f-phone-error"))
-    await expect(desk.get_by_label("姓名")).to_have_value(name)  # nothing typed is lost
+    await expect(desk.get_by_label("姓名", exact=True)).to_have_value(name)  # nothing typed is lost
     await desk.screenshot(path=screenshot_path("register-error"), full_page=True)
     await phone_field.fill(phone)
     await desk.get_by_role("button", name="登记并出具回执").click()
@@ -84,8 +84,8 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack, browser:
     await desk.screenshot(path=screenshot_path("receipt"), full_page=True)
     # The same petitioner again: the open case is shown before anything is saved.
     await desk.get_by_role("link", name="继续登记下一件").click()
-    await desk.get_by_label("身份证号").fill(id_number)
-    await desk.get_by_label("身份证号").press("Tab")
+    await desk.get_by_label("身份证号", exact=True).fill(id_number)
+    await desk.get_by_label("身份证号", exact=True).press("Tab")
     await expect(desk.get_by_test_id("similar-cases")).to_contain_text(tracking_no)
     await desk.screenshot(path=screenshot_path("register-similar"), full_page=True)
 
@@ -104,6 +104,16 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack, browser:
     await queue.screenshot(path=screenshot_path("case-assigned"), full_page=True)
     await queue.get_by_role("button", name="受理", exact=True).click()
     await expect(queue.get_by_test_id("case-status")).to_have_text("已受理")
+    # The queue's filter: 办理中 lists it, 已答复待办结 does not.
+    await queue.goto(f"{console}/queue")
+    await queue.get_by_label("办理阶段").select_option("handling")
+    await queue.get_by_role("button", name="筛选").click()
+    await expect(queue.locator(f'#due-cases tr[data-tracking-no="{tracking_no}"]')
+                 ).to_be_visible()
+    await queue.goto(f"{console}/queue?status=replied")
+    await expect(queue.locator("#due-cases")).to_be_visible()
+    assert await queue.locator(f'#due-cases tr[data-tracking-no="{tracking_no}"]').count() == 0
+    await queue.goto(case_url)
     answer = f"经核查，该校已退还全部资料费，并对相关责任人作出处理。{mark}"
     await queue.get_by_label("答复内容").fill(answer)
     await queue.get_by_role("button", name="书面答复").click()
@@ -191,6 +201,15 @@ async def test_register_handle_and_track_a_letter_in_the_browser(stack, browser:
     for key in ("closure_rate", "on_time_rate", "feedback_rate", "satisfaction_rate"):
         await expect(office.get_by_test_id(f"stat-{key}")).to_have_text(
             f"{summary[key]:.2f}%")
+    # The assessment indicators, as far as the API gives them.
+    for key in ("timely_acceptance_rate", "on_time_answer_rate", "participation_rate",
+                "key_case_resolution_rate"):
+        if key in summary:
+            await expect(office.get_by_test_id(f"stat-{key}")).to_have_text(
+                f"{summary[key]:.2f}%")
+    for key in ("repeat_petitions", "people", "urges"):
+        if key in summary:
+            await expect(office.get_by_test_id(f"stat-{key}")).to_have_text(str(summary[key]))
     await expect(office.locator("#chart-channel canvas")).to_have_count(1)
     await office.screenshot(path=screenshot_path("stats"), full_page=True)
     # 环比: the baseline and the change of every figure are the API's comparison.

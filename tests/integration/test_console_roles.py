@@ -2,7 +2,8 @@
 a leader sees the collective petition they are responsible for and records an instruction on
 it, another leader does not see it; the administrator adds and disables an account, sees the
 routing rules and a bad upload's line errors, a calendar year and a refused date, and every
-service's dead letters. Nothing here changes the shared stack's rules or calendar."""
+service's dead letters; a unit head approves the extension a handler asked for. Nothing here
+changes the shared stack's rules or calendar."""
 
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ from playwright.async_api import Browser, expect
 from shared.tools.testing.people import PASSWORD, add_account, sign_in
 from shared.tools.testing.tokens import channel_token
 from tests.integration.browser_support import screenshot_path
-from tests.integration.console_checks import AGREE_WITHIN, api, bearer, signed_in
+from tests.integration.console_checks import (
+    AGREE_WITHIN,
+    api,
+    bearer,
+    routed_letter,
+    signed_in,
+)
 from tests.integration.intake_support import submission
 
 TAIHE_LEADER = "康德明"  # the rules' responsible leader for 泰和县 (deploy/config)
@@ -121,3 +128,27 @@ async def test_the_administrator_manages_accounts_rules_calendar_and_dead_letter
     for service in ("intake", "routing", "deadlines", "statistics"):
         await expect(page.get_by_test_id(f"dl-count-{service}")).to_be_visible()
     await page.screenshot(path=screenshot_path("admin-deadletters"), full_page=True)
+
+
+async def test_a_unit_head_approves_the_handlers_extension_request(
+        stack, browser: Browser) -> None:
+    console = stack.url("console", "")
+    case = await routed_letter(stack)
+    async with aiohttp.ClientSession() as http:
+        handler = await add_account(http, console, "handler", unit="jizhou_bureau")
+        head = await add_account(http, console, "unit_head", unit="jizhou_bureau")
+    page = await signed_in(browser, console, handler["username"])
+    await page.goto(f"{console}/cases/{case['case_id']}")
+    await page.get_by_role("button", name="受理", exact=True).click()
+    await page.get_by_label("延期理由").fill("需赴学校现场核查，并听取家长意见")
+    await page.get_by_label("延长天数").fill("20")
+    await page.get_by_role("button", name="申请延期").click()
+    await expect(page.get_by_test_id("case-status")).to_have_text("已受理")  # requested only
+    await expect(page.get_by_role("button", name="批准延期")).to_have_count(0)
+
+    boss = await signed_in(browser, console, head["username"])
+    await boss.goto(f"{console}/cases/{case['case_id']}")
+    await expect(boss.get_by_role("button", name="不予批准延期")).to_be_visible()
+    await boss.get_by_role("button", name="批准延期", exact=True).click()
+    await expect(boss.get_by_test_id("case-status")).to_have_text("已延期")
+    await boss.screenshot(path=screenshot_path("case-extension-approved"), full_page=True)

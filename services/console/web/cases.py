@@ -23,13 +23,20 @@ CASE_ROLES = (*QUEUE_ROLES, "leader")
 OFFICE = ("staff", "admin")
 OPEN_TIMERS = ("pending", "warned", "overdue")
 ACTION_NAME = re.compile(r"^[a-z_]{1,40}$")
+# The queue's filter: name → (label, intake's status list).
+QUEUE_FILTERS = {"": ("全部待办", "open"), "assigned": ("待受理", "assigned"),
+                 "handling": ("办理中", "accepted,extended"),
+                 "replied": ("已答复待办结", "replied"),
+                 "review": ("复查复核", "review_requested,rereview_requested")}
 CASE_ID = re.compile(r"^[0-9a-f-]{36}$")
 
 
 def urgency(deadlines: list[dict[str, Any]]) -> tuple[str, dict[str, Any] | None]:
     """The queue row's colour and its nearest open deadline: red overdue, amber warned."""
     running = sorted((d for d in deadlines if d.get("status") in OPEN_TIMERS),
-                     key=lambda d: str(d.get("due_date")))
+                     # A duty first: a window (the unit's objection, the petitioner's request)
+                     # is a right that lapses, not what the unit must meet.
+                     key=lambda d: (bool(d.get("window")), str(d.get("due_date"))))
     if any(d["status"] == "overdue" for d in running):
         return "overdue", running[0]
     if any(d["status"] == "warned" for d in running):
@@ -57,9 +64,11 @@ class CasePages:
         always on top however long the queue), and every open case nearest due first."""
         fresh, due = await asyncio.gather(
             self._list(person, {"status": "assigned", "sort": "received", "limit": "20"}),
-            self._list(person, {"status": "open", "sort": "due", "limit": "50",
+            self._list(person, {"status": self._status(request), "sort": "due", "limit": "50",
                                 **({"cursor": request.query["cursor"]}
-                                   if request.query.get("cursor") else {})}))
+                                   if request.query.get("cursor") else {}),
+                                **({"category": request.query["category"]}
+                                   if request.query.get("category") else {})}))
         problem = next((f"待办读取失败（{a.status}）" for a in (fresh, due) if not a.ok), None)
         if problem:
             return {"fresh": [], "items": [], "total": 0, "problem": problem}
@@ -68,9 +77,16 @@ class CasePages:
         for item, deadlines in zip(items, timers, strict=True):
             item["urgency"], item["next_deadline"] = urgency(deadlines)
         return {"fresh": fresh.body["items"], "items": items,
+                "chosen": request.query.get("status", ""),
+                "category": request.query.get("category", ""),
                 "fresh_total": int(fresh.headers.get("X-Total-Count", 0)),
                 "total": int(due.headers.get("X-Total-Count", len(items))),
                 "next_cursor": due.body.get("next_cursor")}
+
+    @staticmethod
+    def _status(request: web.Request) -> str:
+        """The queue's status filter: one of QUEUE_FILTERS, else every open case."""
+        return QUEUE_FILTERS.get(request.query.get("status", ""), ("", "open"))[1]
 
     async def _list(self, person: Person, params: dict[str, str]) -> Answer:
         return await self._backend.call("intake", "GET", "/v1/cases", person.token,
@@ -91,6 +107,7 @@ class CasePages:
     async def queue(self, request: web.Request, person: Person) -> web.StreamResponse:
         rows = await self._rows(request, person)
         rows["request_cursor"] = request.query.get("cursor", "")
+        rows.update(filters=QUEUE_FILTERS, query=request.query_string)
         return aiohttp_jinja2.render_template("queue.html", request, rows)
 
     async def rows(self, request: web.Request, person: Person) -> web.StreamResponse:

@@ -52,7 +52,7 @@ FIELD = {
     "subject": "被反映对象", "external_id": "来件编号", "assigned_by": "交办机关",
     "reason": "理由", "status": "状态", "unit": "承办单位", "q": "标题关键词", "sort": "排序",
     "cursor": "翻页位置", "limit": "每页条数", "days": "延期天数", "rating": "评价", "body": "表单",
-    "respond_by": "限期答复日期",
+    "respond_by": "限期答复日期", "representatives": "代表",
 }
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"is required"), "必填"),

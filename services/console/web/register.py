@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -16,6 +17,9 @@ from shared.domain.vocab import Vocabulary
 
 # The channels a clerk registers at the front desk (the others arrive by integration).
 DESK_CHANNELS = ("letter", "visit", "phone", "report_box", "email", "self_initiated")
+MAX_REPRESENTATIVES = 5  # a group visit sends at most five (Art. 20)
+REPRESENTATIVE_FIELDS = ("name", "id_number", "phone")
+REPRESENTATIVE = re.compile(r"^representatives\.(\d)(?:\.(name|id_number|phone))?$")
 
 
 def submission(form: dict[str, str]) -> dict[str, Any]:
@@ -46,6 +50,13 @@ def submission(form: dict[str, str]) -> dict[str, Any]:
         body["subject"] = subject
     if form.get("assigned_by", "").strip():
         body["assigned_by"] = form["assigned_by"].strip()
+    representatives = []
+    for i in range(MAX_REPRESENTATIVES):
+        person = {k: form.get(f"rep{i}_{k}", "").strip() for k in REPRESENTATIVE_FIELDS}
+        if any(person.values()):
+            representatives.append({k: v for k, v in person.items() if v})
+    if representatives:
+        body["representatives"] = representatives
     return body
 
 
@@ -57,6 +68,10 @@ def form_errors(errors: list[dict[str, str]]) -> dict[str, str]:
         name = field.removeprefix("petitioner.").replace("subject.", "subject_")
         if field == "petitioner":
             name = "name"
+        rep = REPRESENTATIVE.match(field)
+        if rep:  # representatives.2.phone → the third row's phone field
+            name = f"rep{rep[1]}_{rep[2] or 'name'}"
+            field = f"petitioner.{rep[2]}" if rep[2] else field
         out.setdefault(name, labels.field_message(field, str(e.get("message", ""))))
     return out
 
@@ -93,7 +108,11 @@ class RegisterPages:
                  errors: dict[str, str]) -> dict[str, Any]:
         channels = [c for c in DESK_CHANNELS
                     if person.role == "admin" or c in person.who.channels]
-        return {"form": form, "errors": errors, "channels": channels}
+        reps_open = any(k.startswith("rep") for k in errors) or any(
+            form.get(f"rep{i}_{k}") for i in range(MAX_REPRESENTATIVES)
+            for k in REPRESENTATIVE_FIELDS)
+        return {"form": form, "errors": errors, "channels": channels,
+                "representatives": range(MAX_REPRESENTATIVES), "reps_open": reps_open}
 
     async def form(self, request: web.Request, person: Person) -> web.StreamResponse:
         form = {"form_id": f"console-{secrets.token_hex(8)}", "signers": "1"}
