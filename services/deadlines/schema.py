@@ -129,7 +129,8 @@ ALTER TABLE timers ADD COLUMN paused_days integer NOT NULL DEFAULT 0;
 ALTER TABLE timers ADD COLUMN paused_since date;  -- a hearing is open since this local day
 """
 HEARING_DROP = """
-ALTER TABLE timers DROP COLUMN paused_since; ALTER TABLE timers DROP COLUMN paused_days;
+ALTER TABLE timers DROP COLUMN paused_since;
+ALTER TABLE timers DROP COLUMN paused_days;
 """
 
 DROP = """

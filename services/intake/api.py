@@ -16,7 +16,13 @@ from services.intake.crypto import associated_data as associated
 from services.intake.metrics import CASES_RECEIVED, PERSONAL_DATA_READS
 from services.intake.permissions import allowed_for, may_read
 from services.intake.registrar import Registrar
-from services.intake.registration import ENC_COLUMN, FREE_TEXT, PERSONAL_FIELDS, Keys
+from services.intake.registration import (
+    ENC_COLUMN,
+    FREE_TEXT,
+    PERSONAL_FIELDS,
+    REPRESENTATIVES,
+    Keys,
+)
 from services.intake.steps import state_of
 from services.intake.validation import SubmissionInvalid, validate_submission
 from shared.domain.vocab import Vocabulary
@@ -99,10 +105,12 @@ class CaseApi:
             # What this caller may do now, so that a page offers only those actions.
             record["allowed_actions"] = allowed_for(who, state_of(row), row)
             fields = [f for f in identity_fields(who, row) if row[ENC_COLUMN[f]]]
+            # A group visit's representatives are read on the same terms as the petitioner.
+            group = bool(row["representatives_enc"]) and bool(identity_fields(who, row))
             purpose = request.query.get("purpose", "").strip()
-            if fields and not purpose:
+            if (fields or group) and not purpose:
                 record["petitioner"]["identity"] = WITHHELD
-            elif fields:
+            elif fields or group:
                 if len(purpose) > MAX_PURPOSE:
                     return field_errors([{"field": "purpose",
                                           "message": f"at most {MAX_PURPOSE} characters"}])
@@ -116,6 +124,10 @@ class CaseApi:
                             bytes(row["free_text_enc"]),
                             associated=associated(str(row["case_id"]), FREE_TEXT)))
                         fields.append(FREE_TEXT)
+                    if group:
+                        record["petitioner"]["representatives"] = self._representatives(
+                            row, identity_fields(who, row))
+                        fields.append(REPRESENTATIVES)
                     await store.audit_personal_data_read(
                         conn, row["case_id"], actor, who.person_role or who.role, fields)
                     await audit.append(conn, audit.Entry(
@@ -176,6 +188,13 @@ class CaseApi:
             "petitioner": {"anonymous": row["anonymous"]},
             "timeline": [render_step(s, internal=internal) for s in steps],
         }
+
+    def _representatives(self, row: asyncpg.Record, allowed: tuple[str, ...]
+                         ) -> list[dict[str, Any]]:
+        people = orjson.loads(self._keys.cipher.decrypt(
+            bytes(row["representatives_enc"]),
+            associated=associated(str(row["case_id"]), REPRESENTATIVES)))
+        return [{k: v for k, v in p.items() if k in allowed} for p in people]
 
     def _personal_data(self, row: asyncpg.Record, base: dict[str, Any],
                        fields: list[str]) -> dict[str, Any]:

@@ -57,7 +57,21 @@ def _schemas(vocab: Vocabulary) -> dict[str, Any]:
                 "phone": {"type": "string", "description": "mainland mobile or landline"},
                 "address": {**text, "maxLength": 500},
                 "anonymous": {"type": "boolean"}}},
-            "signers": {"type": "integer", "minimum": 1, "maximum": 100_000},
+            "signers": {"type": "integer", "minimum": 1, "maximum": 100_000,
+                        "description": "signers of a joint letter, or a group visit's head "
+                                       "count (人次)"},
+            "representatives": {
+                "type": "array", "maxItems": 5, "description":
+                "a group visit's representatives (Art. 20: at most five, no more than "
+                "signers; only on channel visit). Personal data: encrypted, read like the "
+                "petitioner's, never on topics",
+                "items": {"type": "object", "additionalProperties": False,
+                          "required": ["name"], "properties": {
+                              "name": {**text, "maxLength": 100},
+                              "id_number": {"type": "string",
+                                            "description": "GB 11643 resident ID"},
+                              "phone": {"type": "string",
+                                        "description": "mainland mobile or landline"}}}},
             "subject": {"type": "object", "additionalProperties": False, "properties": {
                 "unit": {**text, "maxLength": 200}, "person": {**text, "maxLength": 100}}},
             "assigned_by": {**text, "maxLength": 200},

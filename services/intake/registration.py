@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from services.intake import representatives as reps
 from services.intake.crypto import associated_data as associated
 from services.intake.crypto import petitioner_key
 from services.intake.keyring import KeyRing
@@ -24,6 +25,7 @@ from shared.platform.events import Envelope, envelope_for
 SOURCE = "xinfang/intake"
 PERSONAL_FIELDS = ("name", "id_number", "phone", "address")
 # Column of each personal field's ciphertext in ``cases``.
+REPRESENTATIVES = "representatives"  # the associated-data field of a group's representatives
 FREE_TEXT = "free_text"  # the associated-data field of the encrypted original title and content
 ENC_COLUMN = {"name": "petitioner_name_enc", "id_number": "petitioner_id_enc",
               "phone": "petitioner_phone_enc", "address": "petitioner_address_enc"}
@@ -126,6 +128,10 @@ def register(case: NewCase, *, tracking: str, now: datetime, keys: Keys,
         "free_text_enc": original,
         "masked_note": masked_note(title, content),
         "assigned_ref": case.assigned_ref,
+        "representatives_enc": keys.cipher.encrypt(
+            orjson.dumps(reps.as_document(case.representatives)).decode(),
+            associated=associated(case_id, REPRESENTATIVES)) if case.representatives else None,
+        "representatives": len(case.representatives),
     }
     event = envelope_for(
         CaseRegistered(
@@ -134,7 +140,7 @@ def register(case: NewCase, *, tracking: str, now: datetime, keys: Keys,
             received_at=case.received_at, signers=case.signers, anonymous=p.anonymous,
             petitioner_key=pkey, reachable=reachable, subject_unit=case.subject.unit,
             subject_person=case.subject.person, assigned_by=case.assigned_by,
-            assigned_ref=case.assigned_ref,
+            assigned_ref=case.assigned_ref, representatives=len(case.representatives),
             # On the masked text: the same matter written with another phone number (or by
             # another signer giving their own ID) is still the same matter.
             content_signature=sketch(f"{title.text}\n{content.text}", keys.pseudonym_key),

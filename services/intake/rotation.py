@@ -17,11 +17,11 @@ import asyncpg
 
 from services.intake.crypto import associated_data
 from services.intake.keyring import KeyRing
-from services.intake.registration import ENC_COLUMN
+from services.intake.registration import ENC_COLUMN, REPRESENTATIVES
 
 # Every ciphertext column of ``cases`` and the field its associated data names.
 COLUMNS = {**{column: field for field, column in ENC_COLUMN.items()},
-           "query_code_enc": "query_code"}
+           "query_code_enc": "query_code", "representatives_enc": REPRESENTATIVES}
 
 
 @dataclass

@@ -21,11 +21,12 @@ _CASE_COLUMNS = (
     "anonymous", "reachable", "petitioner_key", "petitioner_name_enc", "petitioner_id_enc",
     "petitioner_phone_enc", "petitioner_address_enc", "subject_unit", "subject_person",
     "assigned_by", "last_action_at", "free_text_enc", "masked_note", "assigned_ref",
+    "representatives_enc", "representatives",
 )
 _COLUMN_TYPES = (
     "uuid", "text", "bytea", "text", "text", "text", "text", "text", "text", "timestamptz",
     "timestamptz", "text", "int", "bool", "bool", "text", "bytea", "bytea", "bytea", "bytea",
-    "text", "text", "text", "timestamptz", "bytea", "text", "text",
+    "text", "text", "text", "timestamptz", "bytea", "text", "text", "bytea", "int",
 )
 _N = len(_CASE_COLUMNS)
 # One statement, one round trip, atomic on its own: the cases of a batch (an import batch, or

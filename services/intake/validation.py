@@ -32,7 +32,7 @@ MAX_REF = 100  # 交办文号 such as 赣信转〔2026〕123号
 
 TOP_FIELDS = frozenset(
     {"channel", "external_id", "received_at", "jurisdiction", "category", "title", "content",
-     "petitioner", "signers", "subject", "assigned_by", "assigned_ref"}
+     "petitioner", "signers", "subject", "assigned_by", "assigned_ref", "representatives"}
 )
 PETITIONER_FIELDS = frozenset({"name", "id_number", "phone", "address", "anonymous"})
 SUBJECT_FIELDS = frozenset({"unit", "person"})
@@ -78,6 +78,15 @@ class Petitioner:
 
 
 @dataclass(frozen=True)
+class Representative:
+    """One of a group visit's representatives (services/intake/representatives.py)."""
+
+    name: str | None = field(default=None, repr=False)
+    id_number: str | None = field(default=None, repr=False)
+    phone: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class Subject:
     unit: str | None = None
     person: str | None = None
@@ -97,6 +106,7 @@ class NewCase:
     subject: Subject = Subject()
     assigned_by: str | None = None
     assigned_ref: str | None = None  # the assigning body's reference number (交办文号)
+    representatives: tuple[Representative, ...] = ()  # a group visit's (Art. 20)
 
 
 # --- reusable checks: each returns the normalised value or raises ValueError(reason) -------
@@ -279,6 +289,8 @@ def _check(raw: object, now: datetime, vocab: Vocabulary, errors: _Errors) -> Ne
     received_at = _received_at(raw.get("received_at"), now, errors)
     signers = _signers(raw.get("signers"), errors)
     petitioner = _petitioner(raw.get("petitioner"), now, errors)
+    from services.intake import representatives as reps  # it builds on the checks above
+    representatives = reps.check(raw, channel, signers, now, errors)
     subject = Subject()
     sub = raw.get("subject")
     if sub is not None and not isinstance(sub, Mapping):
@@ -298,7 +310,7 @@ def _check(raw: object, now: datetime, vocab: Vocabulary, errors: _Errors) -> Ne
         channel=channel, jurisdiction=jurisdiction, category=category, title=title,
         content=content, received_at=received_at, petitioner=petitioner,
         external_id=external_id, signers=signers, subject=subject, assigned_by=assigned_by,
-        assigned_ref=assigned_ref,
+        assigned_ref=assigned_ref, representatives=representatives,
     )
 
 

@@ -193,6 +193,7 @@ def rebuild(swap: bool = typer.Option(False, "--swap/--no-swap",
 async def _compare(dsn: str, schema: str) -> None:
     import asyncpg
 
+    from services.statistics.facts import N
     from services.statistics.figures import summary as shape
     from services.statistics.queries import Engine, StatsQuery, counts_of
     from shared.platform.clock import SystemClock
@@ -209,7 +210,7 @@ async def _compare(dsn: str, schema: str) -> None:
         for name in (schema, "public"):
             await conn.execute(f"SET search_path TO {name}")
             result = await Engine(conn).run(q)
-            total = [sum(c) for c in zip(*result.values(), strict=True)] or [0] * 9
+            total = [sum(c) for c in zip(*result.values(), strict=True)] or [0] * N
             figures[name] = shape(counts_of(total))
     finally:
         await conn.close()

@@ -9,7 +9,10 @@ registration arrives, and replaying the topics in any interleaving gives the sam
 
 ``derive`` turns facts into the columns the queries read, and ``points`` into the case's
 *contribution*: for each instant at which one of its counts starts to hold (received, closed,
-closed on time, feedback due / given, rated, satisfied, overdue), a vector of +1s. A figure "as
+closed on time, feedback due / given, rated, satisfied, overdue, urged), a vector of +1s — and
+at receipt the case's head count in ``people`` (人次: one for a single petitioner, the signers of
+a joint letter, the head count of a group visit), so people are counted by the same dimensions
+as cases (件次). A figure "as
 of T" is the sum of every point with ``eff_at <= T``. The effective instant of a count is never
 earlier than the counts it implies (closure is effective no earlier than receipt, feedback no
 earlier than closure), so the counts are consistent at every instant, even for odd timestamps.
@@ -48,9 +51,10 @@ UNASSIGNED = "unassigned"
 # Indexes into a count vector; the order of the aggregate tables' columns.
 COUNTERS: tuple[str, ...] = ("received", "closed", "closed_on_time", "feedback_eligible",
                              "feedback_given", "rated", "satisfied", "basically_satisfied",
-                             "overdue")
+                             "overdue", "people", "urges")
 N = len(COUNTERS)
-RECEIVED, CLOSED, ON_TIME, ELIGIBLE, FEEDBACK, RATED, SATISFIED, BASIC, OVERDUE = range(N)
+(RECEIVED, CLOSED, ON_TIME, ELIGIBLE, FEEDBACK, RATED, SATISFIED, BASIC, OVERDUE, PEOPLE,
+ URGES) = range(N)
 
 # Deadlines the bureau owes. The review and re-review *request* windows are the petitioner's
 # and the objection window is a unit's right: their expiry is not the bureau being late.
@@ -101,6 +105,10 @@ class CaseFacts:
     assigned_by: str | None = None
     report_back_due: date | None = None
     report_back_due_at: datetime | None = None  # when that due date was announced
+    signers: int = 0  # the head count (people, 人次); 0 until the registration is known
+    # Every urge (督办): (its step's sequence, its instant), one per sequence, so an urge
+    # delivered twice (even twice in one batch) is counted once.
+    urged_at: tuple[tuple[int, datetime], ...] = ()
 
 
 # One overdue alert as `overdue_alerts` keeps it: [at (ISO) or None, unit, withdrawn].
@@ -161,6 +169,10 @@ def _step(facts: CaseFacts, event_type: str, step: CaseStep) -> CaseFacts:
         return replace(facts, closed_at=at)
     if event_type == StepType.FEEDBACK_GIVEN and _earlier(at, facts.feedback_at):
         return replace(facts, feedback_at=at)
+    if event_type == StepType.URGED:
+        if any(seq == step.sequence for seq, _ in facts.urged_at):
+            return facts
+        return replace(facts, urged_at=tuple(sorted((*facts.urged_at, (step.sequence, at)))))
     if event_type == StepType.RATED and step.rating and (
         _earlier(at, facts.rated_at)
         or (at == facts.rated_at and step.rating > (facts.rating or ""))
@@ -186,6 +198,7 @@ def apply(facts: CaseFacts, envelope: Envelope, vocab: Vocabulary) -> CaseFacts:
             jurisdiction=vocab.jurisdictions.resolve(data.jurisdiction) or data.jurisdiction,
             category=vocab.categories.resolve(data.category) or data.category,
             received_at=data.received_at, reachable=data.reachable,
+            signers=max(1, data.signers),
         )
     if isinstance(data, CaseAssigned):
         # The highest assignment version is the current one whatever order events come in.
@@ -224,6 +237,12 @@ class Derived:
     rating_class: int = 0  # 2 satisfied, 1 basically satisfied, 0 unsatisfied or none
     e_overdue: datetime | None = None
     overdue_unit: str = UNASSIGNED
+    people: int = 0
+    e_urges: tuple[datetime, ...] = ()
+
+    @property
+    def e_last_urge(self) -> datetime | None:
+        return self.e_urges[-1] if self.e_urges else None
 
 
 NOT_COUNTED = Derived()
@@ -267,6 +286,8 @@ def derive(facts: CaseFacts, calendar: WorkingCalendar, mode: CountingMode) -> D
         rating_class=_RATING_CLASS.get(facts.rating or "", 0) if e_rated else 0,
         e_overdue=max(received, facts.overdue_at) if facts.overdue_at else None,
         overdue_unit=facts.overdue_unit or unit,
+        people=max(1, facts.signers),
+        e_urges=tuple(sorted(max(received, at) for _, at in facts.urged_at)),
     )
 
 
@@ -284,7 +305,9 @@ def points(d: Derived) -> dict[PointKey, list[int]]:
         for index, value in pairs:
             vector[index] += value
 
-    add(d.received_at, d.unit, (RECEIVED, 1))
+    add(d.received_at, d.unit, (RECEIVED, 1), (PEOPLE, d.people))
+    for urged in d.e_urges:  # filed under the case's unit: "urges by unit"
+        add(urged, d.unit, (URGES, 1))
     if d.e_closed is not None:
         add(d.e_closed, d.unit, (CLOSED, 1), (ON_TIME, int(d.on_time)), (ELIGIBLE, int(d.eligible)))
     if d.e_feedback is not None:

@@ -86,6 +86,8 @@ class Counts:
     satisfied: int
     basically_satisfied: int
     overdue: int
+    people: int = 0  # 人次: the head count of the cases received (signers, a group's people)
+    urges: int = 0  # 督办: urges on those cases
 
     def __post_init__(self) -> None:
         # Inconsistent counts mean a projection bug; refuse them instead of printing a rate of
@@ -123,6 +125,8 @@ class Summary(TypedDict):
     participation_rate: float
     repeat_petitions: int
     key_case_resolution_rate: float
+    people: int
+    urges: int
 
 
 def summary(counts: Counts, indicators: IndicatorCounts | None = None) -> Summary:
@@ -142,6 +146,8 @@ def summary(counts: Counts, indicators: IndicatorCounts | None = None) -> Summar
         "participation_rate": percent(i.rated, i.feedback_given),
         "repeat_petitions": i.repeat_petitions,
         "key_case_resolution_rate": percent(i.key_resolved, i.key_closed),
+        "people": counts.people,
+        "urges": counts.urges,
     }
 
 
@@ -161,6 +167,8 @@ class GroupCounts:
     count: int
     closed: int = 0
     label: str | None = None
+    people: int = 0
+    urges: int = 0
 
     def __post_init__(self) -> None:
         if not 0 <= self.closed <= self.count:
@@ -178,6 +186,8 @@ class BreakdownRow(TypedDict):
     closure_rate: float
     # by=assigning_body: how many of the row's cases reported back on time, late, or not yet.
     report_back: NotRequired[dict[str, int]]
+    people: NotRequired[int]  # every dimension but assigning_body
+    urges: NotRequired[int]
 
 
 class Breakdown(TypedDict):
@@ -244,6 +254,8 @@ def breakdown(rows: Sequence[GroupCounts], by: str, vocab: Vocabulary) -> Breakd
                 "percent": percent(row.count, total),
                 "closed": row.closed,
                 "closure_rate": percent(row.closed, row.count),
+                "people": row.people,
+                "urges": row.urges,
             }
             for key, label, row in shaped
         ],

@@ -18,6 +18,7 @@ import asyncpg
 from prometheus_client import Counter, Gauge
 
 from services.statistics.assessment_queries import indicator_counts
+from services.statistics.facts import N
 from services.statistics.figures import percent, quarter_bounds, summary
 from services.statistics.queries import Engine, StatsQuery, counts_of
 from shared.domain.limits import local_date
@@ -85,7 +86,7 @@ async def refresh(conn: asyncpg.Connection, now: datetime, vocab: Vocabulary) ->
     engine = Engine(conn)
     for name, (start, end) in _periods(local_date(now)).items():
         result = await engine.run(StatsQuery(start, end, now))
-        total = [sum(column) for column in zip(*result.values(), strict=True)] or [0] * 9
+        total = [sum(column) for column in zip(*result.values(), strict=True)] or [0] * N
         counts = counts_of(total)
         CLOSURE_RATE.labels(name).set(percent(counts.closed, counts.received))
         ON_TIME_RATE.labels(name).set(percent(counts.closed_on_time, counts.closed))

@@ -20,7 +20,10 @@ _SUMMARY = {"type": "object", "required": ["received", "closed", "in_progress", 
                                            "satisfaction_rate", *_INDICATORS], "properties": {
     "received": _COUNT, "closed": _COUNT, "in_progress": _COUNT, "overdue": _COUNT,
     "closure_rate": _RATE, "on_time_rate": _RATE, "feedback_rate": _RATE,
-    "satisfaction_rate": _RATE, **_INDICATORS, "comparison": {"type": "object"}}}
+    "satisfaction_rate": _RATE, **_INDICATORS, "comparison": {"type": "object"},
+    "people": {**_COUNT, "description": "人次: the head count of the cases received (signers, "
+                                        "a group visit's people), beside the cases (件次)"},
+    "urges": {**_COUNT, "description": "督办: urges on the cases received"}}}
 _BREAKDOWN = {"type": "object", "required": ["total", "rows"], "properties": {
     "total": _COUNT, "comparison": {"type": "object"},
     "rows": {"type": "array", "items": {
@@ -28,7 +31,7 @@ _BREAKDOWN = {"type": "object", "required": ["total", "rows"], "properties": {
                                        "closure_rate"],
         "properties": {"key": {"type": "string"}, "label": {"type": ["string", "null"]},
                        "count": _COUNT, "percent": _RATE, "closed": _COUNT,
-                       "closure_rate": _RATE,
+                       "closure_rate": _RATE, "people": _COUNT, "urges": _COUNT,
                        "report_back": {
                            "type": "object", "description": "by=assigning_body only",
                            "properties": {k: _COUNT for k in REPORT_BACK_STATUSES}}}}}}}

@@ -42,7 +42,7 @@ from datetime import date, datetime, timedelta
 
 import asyncpg
 
-from services.statistics.facts import N
+from services.statistics.facts import PEOPLE, URGES, N
 from services.statistics.figures import Counts
 from services.statistics.schema import COUNT_COLUMNS, DIM_BITS
 from shared.domain.limits import local_date, start_of_local_day
@@ -94,7 +94,8 @@ class StatsQuery:
 def counts_of(vector: list[int]) -> Counts:
     return Counts(received=vector[0], closed=vector[1], closed_on_time=vector[2],
                   feedback_eligible=vector[3], feedback_given=vector[4], rated=vector[5],
-                  satisfied=vector[6], basically_satisfied=vector[7], overdue=vector[8])
+                  satisfied=vector[6], basically_satisfied=vector[7], overdue=vector[8],
+                  people=vector[PEOPLE], urges=vector[URGES])
 
 
 def _month_start(day: date) -> date:
@@ -156,6 +157,12 @@ class _Params:
     def __call__(self, value: object) -> str:
         self.values.append(value)
         return f"${len(self.values)}"
+
+
+def _urges(condition: str) -> str:
+    """How many of a case's urge instants (a JSON list) meet ``condition`` on ``{u}``."""
+    return (f"(SELECT count(*) FROM jsonb_array_elements_text(e_urges) AS x(u) "
+            f"WHERE {condition.format(u='u::timestamptz')})")
 
 
 def _zeros_except(values: dict[int, str]) -> str:
@@ -241,7 +248,9 @@ class Engine:
                 count(*) FILTER (WHERE e_rated <= {t}),
                 count(*) FILTER (WHERE e_rated <= {t} AND rating_class = 2),
                 count(*) FILTER (WHERE e_rated <= {t} AND rating_class = 1),
-                {overdue}
+                {overdue},
+                coalesce(sum(people) FILTER (WHERE received_at <= {t}), 0),
+                coalesce(sum({_urges("{u} <= " + t)}) FILTER (WHERE e_last_urge IS NOT NULL), 0)
                 FROM case_fact WHERE {where} GROUP BY 1""")
             if q.group == "unit":
                 parts.append(f"SELECT overdue_unit_key, {_zeros_except({8: 'count(*)'})} "
@@ -258,13 +267,17 @@ class Engine:
             return (f"SELECT {grouped}, {_zeros_except(values)} FROM case_fact "
                     f"WHERE {where} AND {column} > {t} AND {column} < {end}")
 
+        later_urges = _urges(f"{{u}} > {t} AND {{u}} < {end}")
         return [
-            part("received_at", {0: "-1"}),
+            part("received_at", {0: "-1", PEOPLE: "-people"}),
             part("e_closed", {1: "-1", 2: "-(on_time::int)", 3: "-(eligible::int)"}),
             part("e_feedback", {4: "-1"}),
             part("e_rated", {5: "-1", 6: "-((rating_class = 2)::int)",
                              7: "-((rating_class = 1)::int)"}),
             part("e_overdue", {8: "-1"}, self._fact_group(q, overdue=True)),
+            # Any urge after T ends after T: the index on the last one finds the few cases.
+            (f"SELECT {group}, {_zeros_except({URGES: '-' + later_urges})}"
+             f" FROM case_fact WHERE {where} AND e_last_urge > {t}"),
         ]
 
     # -- aggregates -------------------------------------------------------------------------

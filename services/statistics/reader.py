@@ -17,7 +17,7 @@ import asyncpg
 import yaml
 
 from services.statistics.assessment_queries import by_assigning_body, indicator_counts
-from services.statistics.facts import OVERDUE, UNASSIGNED
+from services.statistics.facts import OVERDUE, PEOPLE, UNASSIGNED, URGES, N
 from services.statistics.figures import (
     Breakdown,
     GroupCounts,
@@ -47,7 +47,7 @@ def load_unit_names(path: Path) -> dict[str, str]:
 
 
 def _total(result: Result) -> list[int]:
-    total = [0] * 9
+    total = [0] * N
     for vector in result.values():
         total = [a + b for a, b in zip(total, vector, strict=True)]
     return total
@@ -75,7 +75,8 @@ class Reader:
             return await self._by_assigning_body(q)
         result = await self.counts(q)
         rows = [GroupCounts(key, vector[0], vector[1],
-                            label=self._units.get(key, key) if q.group == "unit" else None)
+                            label=self._units.get(key, key) if q.group == "unit" else None,
+                            people=vector[PEOPLE], urges=vector[URGES])
                 for key, vector in result.items() if vector[0]]
         return breakdown(rows, q.group, self._vocab)
 
@@ -91,6 +92,9 @@ class Reader:
         status = {b.key: b.report_back for b in bodies}
         for row in shaped["rows"]:
             row["report_back"] = status[row["key"]]
+            # Hand-offs are counted from their own query: people and urges are not in it.
+            row.pop("people", None)
+            row.pop("urges", None)
         return shaped
 
     async def repeats_by_month(self, q: StatsQuery) -> tuple[tuple[str, int], ...]:

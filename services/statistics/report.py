@@ -35,6 +35,8 @@ SUMMARY_HEADINGS: dict[str, str] = {
     "on_time_rate": "按期办结率(%)",
     "feedback_rate": "反馈率(%)",
     "satisfaction_rate": "满意率(%)",
+    "people": "人次",
+    "urges": "督办次数",
 }
 # The assessment indicators (docs/domain.md §5), a section of their own.
 ASSESSMENT_HEADINGS: dict[str, str] = {

@@ -27,7 +27,8 @@ from services.statistics.assessment import ASSESSED_COLUMNS
 from shared.platform.calendar_versions import CALENDAR_VERSIONS_DDL
 from shared.platform.inbox import INBOX_DDL
 
-# The raw facts of the assessment indicators (facts.CaseFacts' last fields, in order).
+# The raw facts of the assessment indicators (facts.CaseFacts' fields after overdue_unit, in
+# order).
 ASSESSMENT_FACTS: tuple[tuple[str, str], ...] = (
     ("decided_at", "timestamptz"), ("declined_at", "timestamptz"),
     ("replied_at", "timestamptz"), ("link_kind", "text"), ("linked_at", "timestamptz"),
@@ -46,7 +47,7 @@ CREATE INDEX case_fact_handoff ON case_fact (received_at) WHERE counted AND hand
 """
 
 COUNT_COLUMNS = ("received", "closed", "closed_on_time", "feedback_eligible", "feedback_given",
-                 "rated", "satisfied", "basically_satisfied", "overdue")
+                 "rated", "satisfied", "basically_satisfied", "overdue", "people", "urges")
 
 # (name, SQL type) of case_fact's columns after the key, in the order the store writes them.
 FACT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -59,11 +60,14 @@ FACT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("feedback_at", "timestamptz"), ("rating", "text"), ("rated_at", "timestamptz"),
     ("overdue_at", "timestamptz"), ("overdue_unit", "text"), ("overdue_alerts", "text"),
     *ASSESSMENT_FACTS,
+    # Lists of instants as JSON (the upsert unnests one array per column: no nested arrays).
+    ("signers", "integer"), ("urged_at", "jsonb"),
     # derived
     ("counted", "boolean"), ("r_day", "date"), ("unit_key", "text"),
     ("e_closed", "timestamptz"), ("on_time", "boolean"), ("eligible", "boolean"),
     ("e_feedback", "timestamptz"), ("e_rated", "timestamptz"), ("rating_class", "smallint"),
     ("e_overdue", "timestamptz"), ("overdue_unit_key", "text"),
+    ("people", "integer"), ("e_urges", "jsonb"), ("e_last_urge", "timestamptz"),
     *ASSESSED_COLUMNS,
 )
 
@@ -72,10 +76,14 @@ _COUNTS = ", ".join(COUNT_COLUMNS)
 # What the exact path reads from a case row besides the indexed dimension and day.
 _FACT_READ = ("channel", "jurisdiction", "category", "unit_key", "overdue_unit_key",
               "received_at", "e_closed", "on_time", "eligible", "e_feedback", "e_rated",
-              "rating_class", "e_overdue")
+              "rating_class", "e_overdue", "people", "e_urges")
 
 
-def _dimension_indexes() -> str:
+URGES_INDEX = ("CREATE INDEX case_fact_urged ON case_fact (e_last_urge) "
+               "WHERE counted AND e_last_urge IS NOT NULL;")
+
+
+def dimension_indexes() -> str:
     return "\n".join(
         f"CREATE INDEX case_fact_{dim} ON case_fact ({dim}, r_day)\n"
         f"    INCLUDE ({', '.join(c for c in _FACT_READ if c != dim)}) WHERE counted;"
@@ -93,8 +101,9 @@ CREATE INDEX case_fact_feedback ON case_fact (e_feedback)
     WHERE counted AND e_feedback IS NOT NULL;
 CREATE INDEX case_fact_rated ON case_fact (e_rated) WHERE counted AND e_rated IS NOT NULL;
 CREATE INDEX case_fact_overdue ON case_fact (e_overdue) WHERE counted AND e_overdue IS NOT NULL;
+{URGES_INDEX}
 -- Covering, so the exact path reads index pages only (old rows are all-visible).
-{_dimension_indexes()}
+{dimension_indexes()}
 CREATE INDEX case_fact_all_dims ON case_fact (channel, jurisdiction, category, r_day)
     WHERE counted;
 {ASSESSMENT_INDEXES}

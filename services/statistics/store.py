@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass, fields
+from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 from prometheus_client import Counter
 
 from services.statistics import assessment
@@ -58,6 +60,7 @@ _RELEVANT = (CaseRegistered, CaseAssigned, CaseLinked, DeadlineOverdue, Deadline
 _RAW = tuple(f.name for f in fields(CaseFacts))[1:]  # after case_id
 _NAMES = [name for name, _ in FACT_COLUMNS]
 _TYPES = dict(FACT_COLUMNS)
+_URGED = _RAW.index("urged_at")
 _JOURNAL_COLUMNS = ("r_day", "channel", "jurisdiction", "category", "unit", "e_at", "e_day",
                     *COUNT_COLUMNS)
 
@@ -80,6 +83,9 @@ def _facts_from(row: asyncpg.Record) -> CaseFacts:
         values[name] = bool(values[name])
     values["unit_version"] = -1 if values["unit_version"] is None else values["unit_version"]
     values["extension_days"] = values["extension_days"] or 0
+    values["signers"] = values["signers"] or 0
+    values["urged_at"] = tuple((int(seq), datetime.fromisoformat(at))
+                               for seq, at in orjson.loads(values["urged_at"] or "[]"))
     values["overdue_alerts"] = values["overdue_alerts"] or ""
     return CaseFacts(case_id=row["case_id"], **values)
 
@@ -95,14 +101,26 @@ def _derived_from(row: asyncpg.Record) -> Derived:
         e_feedback=row["e_feedback"], e_rated=row["e_rated"],
         rating_class=row["rating_class"] or 0, e_overdue=row["e_overdue"],
         overdue_unit=row["overdue_unit_key"] or UNASSIGNED,
+        people=row["people"] or 0, e_urges=instants(row["e_urges"]),
     )
 
 
 def _row_values(facts: CaseFacts, d: Derived, a: Assessed) -> list[Any]:
     raw = list(astuple(facts))[1:]
+    raw[_URGED] = orjson.dumps([[seq, at.isoformat()] for seq, at in facts.urged_at]).decode()
     return [*raw, d.counted, d.r_day, d.unit if d.counted else None, d.e_closed, d.on_time,
             d.eligible, d.e_feedback, d.e_rated, d.rating_class, d.e_overdue,
-            d.overdue_unit if d.counted else None, *a.values()]
+            d.overdue_unit if d.counted else None, d.people, _json(d.e_urges), d.e_last_urge,
+            *a.values()]
+
+
+def _json(moments: tuple[datetime, ...]) -> str:
+    return orjson.dumps([m.isoformat() for m in moments]).decode()
+
+
+def instants(raw: str | None) -> tuple[datetime, ...]:
+    """A JSON list of instants as the projection stores it."""
+    return tuple(datetime.fromisoformat(m) for m in orjson.loads(raw)) if raw else ()
 
 
 def _case_id(envelope: Envelope) -> str | None:

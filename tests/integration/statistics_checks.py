@@ -154,6 +154,8 @@ async def truth_cases(dbs: dict[str, asyncpg.Pool], start: datetime, end: dateti
         SELECT c.case_id::text, c.channel, c.jurisdiction, c.category, c.received_at,
                c.reachable, c.link_kind, c.assigned_unit, c.extended_days, c.rating,
                c.assigned_by,
+               c.signers, array_remove(array_agg(t.at) FILTER (WHERE t.action = 'urge'), NULL)
+                   AS urged_at,
                min(t.at) FILTER (WHERE t.action = 'accept') AS accepted_at,
                min(t.at) FILTER (WHERE t.action = 'decline') AS declined_at,
                min(t.at) FILTER (WHERE t.action = 'transfer_out') AS transferred_at,
@@ -211,4 +213,5 @@ async def truth_cases(dbs: dict[str, asyncpg.Pool], start: datetime, end: dateti
         linked_at=links[r["case_id"]][0] if r["case_id"] in links else None,
         key_case=key_case.get(r["case_id"], (0, False))[1], assigned_by=r["assigned_by"],
         report_back_due=report_back[r["case_id"]][1] if r["case_id"] in report_back else None,
+        signers=r["signers"], urged_at=sorted(r["urged_at"] or []),
     ) for r in rows]

@@ -118,6 +118,8 @@ async def test_the_administrator_manages_accounts_rules_calendar_and_dead_letter
     await page.get_by_role("link", name="工作日历").click()
     await page.get_by_label("年份").fill("2199")
     await page.get_by_role("button", name="查看").click()
+    # The deadlines that would move (deadlines' provisional list): none counted on 2199.
+    await expect(page.get_by_test_id("moving-none")).to_be_visible()
     await page.get_by_label("法定节假日").fill("2199-02-30")
     await page.get_by_role("button", name="保存并重新计算期限").click()
     await expect(page.locator("#c-holidays-error")).to_contain_text("2199-02-30")

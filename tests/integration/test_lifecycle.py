@@ -117,9 +117,16 @@ async def test_every_illegal_transition_is_refused_and_changes_nothing(stack) ->
     tried = 0
     async with aiohttp.ClientSession() as http:
         main = (await submit(http, stack, days_ago(30)))["case_id"]
-        tried += await _illegal_everywhere(http, stack, main, CaseStatus.REGISTERED)
-        await assign(http, stack, main, at=days_ago(29.5))
+        await assign(http, stack, main, at=days_ago(29.7))
         tried += await _illegal_everywhere(http, stack, main, CaseStatus.ASSIGNED)
+        # Back to registered by an objection: routing's new decision (a lower version than
+        # the test's assignment) is ignored, so the case stays registered while every refused
+        # action is tried — a fresh case would be assigned by routing meanwhile.
+        code, body = await act(http, stack, main, "object", reason="不属本单位职责",
+                               at=days_ago(29.6))
+        assert code == 200, body
+        tried += await _illegal_everywhere(http, stack, main, CaseStatus.REGISTERED)
+        await assign(http, stack, main, at=days_ago(29.5), version=1001)
         for i, (action, fields, _) in enumerate(PATH):
             code, body = await act(http, stack, main, action, at=days_ago(29 - i),
                                    token=_token(action), **fields)

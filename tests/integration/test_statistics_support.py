@@ -102,6 +102,8 @@ class Case:
     def decided_at(self) -> datetime | None:
         return min((t for t in (self.accepted_at, self.declined_at, self.transferred_at) if t),
                    default=None)
+    signers: int = 1  # the head count: people (人次)
+    urged_at: list[datetime] = field(default_factory=list)
 
     @property
     def unit(self) -> str:
@@ -122,7 +124,7 @@ class Case:
             case_id=str(uuid.uuid4()), channel=rng.choice(vocab.channels.codes),
             jurisdiction=rng.choice(vocab.jurisdictions.codes),
             category=rng.choice(vocab.categories.codes), received_at=received,
-            reachable=rng.random() < 0.7)
+            reachable=rng.random() < 0.7, signers=rng.choice((1, 1, 1, 1, 6, 30)))
         values.update(fixed)
         return cls(**values)
 
@@ -152,6 +154,9 @@ class Case:
         # Every case is assigned (versions from 1000): routing, which also sees these
         # registrations, assigns them too, with version 1, and must never win.
         c.units.append((rng.choice(units), received + _hours(rng, 0.1, 20)))
+        if rng.random() < 0.15:  # urged (督办) once or twice, some before a backdated receipt
+            c.urged_at = sorted(received + _hours(rng, -24, 2000)
+                                for _ in range(rng.randint(1, 2)))
         r = rng.random()
         if r < 0.05:  # assigned, never accepted: the 15-day acceptance limit passes
             due = compute_due("acceptance", local_date(received), CAL).due_date
@@ -216,7 +221,7 @@ class Case:
             case_id=self.case_id, tracking_no=f"XF-T{self.case_id[:8]}", channel=self.channel,
             jurisdiction=self.jurisdiction, category=self.category,
             received_at=self.received_at, reachable=self.reachable,
-            anonymous=not self.reachable), self.received_at)
+            anonymous=not self.reachable, signers=self.signers), self.received_at)
         if self.duplicate:
             emit(ROUTING_TOPIC, CaseLinked(case_id=self.case_id, linked_to=str(uuid.uuid4()),
                                            kind="duplicate", at=self.received_at),
@@ -241,6 +246,8 @@ class Case:
         step("feedback", self.feedback_at)
         step("rate", self.rated_at, rating=self.rating)
         step("request_review", self.review_requested_at)
+        for urged in self.urged_at:
+            step("urge", urged, respond_by=local_date(urged) + timedelta(days=7))
         if self.overdue_at is not None:
             overdue = DeadlineOverdue(case_id=self.case_id, kind=self.overdue_kind,
                                       due_date=local_date(self.overdue_at) - timedelta(1),
@@ -296,13 +303,17 @@ def truth(cases: Iterable[Case], start: date, end: date, as_of: datetime,
         if c.overdue_at is not None and c.overdue_at <= as_of:
             out[key][8] += 1
         _by_receipt(c, as_of, v)
+        v[PEOPLE_T] += c.signers
+        # An urge counts from its instant, and never before the case was received.
+        v[URGES_T] += sum(1 for u in c.urged_at if max(u, c.received_at) <= as_of)
     return dict(out)
 
 
-# The assessment indicators' counts follow the nine above in each truth vector.
-WIDTH = 18
+# The assessment indicators' counts follow the nine above in each truth vector, then people
+# (人次) and urges (督办).
+WIDTH = 20
 ACCEPT_DUE, ACCEPT_TIMELY, ANSWERED, ANSWER_ON_TIME, FED, RATED_FED, REPEATS, KEY_CLOSED, \
-    KEY_RESOLVED = range(9, WIDTH)
+    KEY_RESOLVED, PEOPLE_T, URGES_T = range(9, WIDTH)
 
 
 def _by_own_period(c: Case, start: date, end: date, as_of: datetime, v: list[int]) -> None:
@@ -346,7 +357,8 @@ def expected_summary(counts: dict[str, list[int]]) -> dict[str, Any]:
             "on_time_answer_rate": half_up(t[ANSWER_ON_TIME], t[ANSWERED]),
             "participation_rate": half_up(t[RATED_FED], t[FED]),
             "repeat_petitions": t[REPEATS],
-            "key_case_resolution_rate": half_up(t[KEY_RESOLVED], t[KEY_CLOSED])}
+            "key_case_resolution_rate": half_up(t[KEY_RESOLVED], t[KEY_CLOSED]),
+            "people": t[PEOPLE_T], "urges": t[URGES_T]}
 
 
 HANDOFF_CHANNELS = ("provincial_transfer", "city_transfer", "superior_assigned")
@@ -406,7 +418,8 @@ def expected_breakdown(counts: dict[str, list[int]], by: str, vocab: Vocabulary
     rows.sort(key=lambda kv: (-kv[1][0], kv[0]))
     return {"total": total, "rows": [
         {"key": k, "label": label(k), "count": v[0], "percent": half_up(v[0], total),
-         "closed": v[1], "closure_rate": half_up(v[1], v[0])} for k, v in rows]}
+         "closed": v[1], "closure_rate": half_up(v[1], v[0]), "people": v[PEOPLE_T],
+         "urges": v[URGES_T]} for k, v in rows]}
 
 
 async def produce(bootstrap: str, events: list[Produced], *, routing_first: bool = False

@@ -207,7 +207,8 @@ async def test_a_leader_instructs_on_their_key_case_and_another_leader_may_not(s
         async with http.get(stack.url("intake", f"/v1/cases/{case_id}"),
                             headers=other.headers) as r:
             assert r.status == 403
-        async with http.get(stack.url("intake", "/v1/cases"), headers=other.headers) as r:
+        async with http.get(stack.url("intake", "/v1/cases"), params={"sort": "received"},
+                            headers=other.headers) as r:
             assert case_id not in {i["case_id"] for i in (await r.json())["items"]}
         code, body = await _as(http, stack, case_id, own, "instruct",
                                note="请依法依规妥善化解，每周报告进展")
@@ -215,7 +216,9 @@ async def test_a_leader_instructs_on_their_key_case_and_another_leader_may_not(s
         assert body["allowed_actions"] == ["instruct"]
         code, body = await _as(http, stack, case_id, STAFF, "instruct", note="代批")
         assert code == 403, body
-        async with http.get(stack.url("intake", "/v1/cases"), params={"key": "true"},
+        # Newest first: earlier runs left this leader other key cases.
+        async with http.get(stack.url("intake", "/v1/cases"),
+                            params={"key": "true", "sort": "received", "limit": "10"},
                             headers=own.headers) as r:
             listed = await r.json()
         async with http.get(stack.url("intake", f"/v1/cases/{case_id}"),

@@ -110,6 +110,7 @@ def test_summary_keys_are_the_contract_in_order() -> None:
         "closure_rate", "on_time_rate", "feedback_rate", "satisfaction_rate",
         "timely_acceptance_rate", "on_time_answer_rate", "participation_rate",
         "repeat_petitions", "key_case_resolution_rate",
+        "people", "urges",  # added with the time-limit issue: 人次 and 督办
     ]
 
 
@@ -117,7 +118,7 @@ def test_summary_definitions() -> None:
     result = summary(
         Counts(
             received=180, closed=23, closed_on_time=20, feedback_given=15, feedback_eligible=18,
-            rated=10, satisfied=6, basically_satisfied=2, overdue=4,
+            rated=10, satisfied=6, basically_satisfied=2, overdue=4, people=240, urges=3,
         )
     )
     assert result == {
@@ -131,6 +132,8 @@ def test_summary_definitions() -> None:
         "satisfaction_rate": 80.0,  # (6 + 2) / 10
         "timely_acceptance_rate": 0.0, "on_time_answer_rate": 0.0, "participation_rate": 0.0,
         "repeat_petitions": 0, "key_case_resolution_rate": 0.0,  # no indicator counts given
+        "people": 240,  # the head count of the 180 cases, beside them
+        "urges": 3,
     }
 
 
@@ -191,9 +194,9 @@ def test_inconsistent_counts_are_refused(bad: dict[str, int]) -> None:
 def test_breakdown_orders_by_count_then_key_with_shares(vocab: Vocabulary) -> None:
     result = breakdown(
         [
-            GroupCounts("jian", 50, 10),
-            GroupCounts("jizhou", 80, 8),
-            GroupCounts("anfu", 50, 25),
+            GroupCounts("jian", 50, 10, people=70, urges=2),
+            GroupCounts("jizhou", 80, 8, people=80),
+            GroupCounts("anfu", 50, 25, people=55),
         ],
         "jurisdiction",
         vocab,
@@ -201,11 +204,11 @@ def test_breakdown_orders_by_count_then_key_with_shares(vocab: Vocabulary) -> No
     assert result["total"] == 180
     assert result["rows"] == [
         {"key": "jizhou", "label": "吉州区", "count": 80, "percent": 44.44, "closed": 8,
-         "closure_rate": 10.0},
+         "closure_rate": 10.0, "people": 80, "urges": 0},
         {"key": "anfu", "label": "安福县", "count": 50, "percent": 27.78, "closed": 25,
-         "closure_rate": 50.0},
+         "closure_rate": 50.0, "people": 55, "urges": 0},
         {"key": "jian", "label": "吉安县", "count": 50, "percent": 27.78, "closed": 10,
-         "closure_rate": 20.0},
+         "closure_rate": 20.0, "people": 70, "urges": 2},
     ]
 
 

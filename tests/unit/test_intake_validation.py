@@ -161,7 +161,7 @@ INVALID: list[tuple[dict[str, Any], list[tuple[str, str]]]] = [
       "field; allowed: address, anonymous, id_number, name, phone")]),
     ({"priority": "high"}, [("priority", "priority is not a known field; allowed: assigned_by, "
       "assigned_ref, category, channel, content, external_id, jurisdiction, petitioner, "
-      "received_at, signers, subject, title")]),
+      "received_at, representatives, signers, subject, title")]),
     ({"subject": "学校"}, [("subject", "subject must be an object, not a string")]),
     ({"subject": {"school": "x"}},
      [("subject.school", "subject.school is not a known field; allowed: person, unit")]),

@@ -16,8 +16,10 @@ from services.statistics.facts import (
     NOT_COUNTED,
     ON_TIME,
     OVERDUE,
+    PEOPLE,
     RECEIVED,
     UNASSIGNED,
+    URGES,
     CaseFacts,
     N,
     apply,
@@ -50,9 +52,10 @@ def env(data: EventData) -> Envelope:
     return envelope_for(data, subject=CASE, source="test", time=T0)
 
 
-def step(action: str, at: datetime, **extra: object) -> Envelope:
+def step(action: str, at: datetime, sequence: int = 2, **extra: object) -> Envelope:
     cls = STEP_TYPES[action]
-    return env(cls(case_id=CASE, at=at, status="x", previous_status="y", sequence=2, **extra))
+    return env(cls(case_id=CASE, at=at, status="x", previous_status="y", sequence=sequence,
+                   **extra))
 
 
 def registered(**extra: object) -> Envelope:
@@ -180,7 +183,8 @@ def test_points_and_their_effective_instants() -> None:
     assert closed[CLOSED] == 1 and closed[ELIGIBLE] == 1 and closed[ON_TIME] == 1
     assert pts[(T0 + timedelta(days=71), "jian_bureau")][FEEDBACK] == 1
     assert pts[(T0 + timedelta(days=90), "jian_bureau")][OVERDUE] == 1
-    assert sum(sum(v) for v in pts.values()) == 1 + 3 + 1 + 2 + 1  # rated + basically
+    assert pts[(T0, "jian_bureau")][PEOPLE] == 1  # one petitioner
+    assert sum(sum(v) for v in pts.values()) == 1 + 1 + 3 + 1 + 2 + 1  # people; rated + basic
 
 
 def test_overdue_is_filed_under_the_unit_it_went_overdue_with() -> None:
@@ -225,3 +229,21 @@ def test_ratings(rating: str, satisfied: tuple[int, int]) -> None:
     pts = points(derive(fold([registered(), step("rate", T0, rating=rating)]), CAL, MODE))
     vector = [sum(v[i] for v in pts.values()) for i in range(N)]
     assert (vector[6], vector[7]) == satisfied and vector[5] == 1
+
+
+def test_people_are_the_head_count_and_urges_count_at_their_instants() -> None:
+    group = [registered(signers=30), assigned("jian_bureau", 1, T0),
+             step("urge", T0 + timedelta(days=3), 3, respond_by=date(2020, 1, 10)),
+             step("urge", T0 + timedelta(days=5), 4)]
+    d = derive(fold(group), CAL, MODE)
+    assert d.people == 30
+    assert d.e_urges == (T0 + timedelta(days=3), T0 + timedelta(days=5))
+    pts = points(d)
+    assert pts[(T0, "jian_bureau")][PEOPLE] == 30 and pts[(T0, "jian_bureau")][RECEIVED] == 1
+    assert pts[(T0 + timedelta(days=5), "jian_bureau")][URGES] == 1
+    # Folded in any order, the same facts; the same urge twice (one sequence) counts once.
+    assert derive(fold(list(reversed(group))), CAL, MODE) == d
+    assert derive(fold([*group, group[-1], group[-2]]), CAL, MODE) == d
+    # An urge before a backdated receipt counts from the receipt, like every other count.
+    early = derive(fold([registered(), step("urge", T0 - timedelta(days=1))]), CAL, MODE)
+    assert early.e_urges == (T0,)
