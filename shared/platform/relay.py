@@ -88,8 +88,9 @@ class OutboxRelay:
         self._failed_since_replace: float | None = None
         self._cooldown_until = 0.0
         self._topic_wait: dict[str, tuple[float, float]] = {}  # topic -> (retry at, delay)
-        # Doubt: shards whose unsent rows may be on their topic already (just claimed, or
-        # after a failure), and rows whose send failed (it may have been written anyway).
+        # Doubt: shards just claimed (their last holder may have died between a send and its
+        # mark), and rows whose send failed (it may have been written anyway) or whose mark
+        # failed after the send.
         self._unchecked: set[int] = set()
         self._doubtful: set[int] = set()
         self._wedged = False
@@ -155,6 +156,8 @@ class OutboxRelay:
         finally:
             await self._release_all()
             await self._drop_producer()
+            if self._tail is not None:
+                await self._tail.close()
 
     async def _failed(self, exc: Exception, now: float) -> None:
         PUBLISH_FAILURES.inc()
@@ -163,7 +166,6 @@ class OutboxRelay:
         h.failing_since = h.failing_since or now
         self._failed_since_replace = self._failed_since_replace or now
         log.warning("outbox_publish_failed", error=h.last_error)
-        self._unchecked.update(self._held)  # a failure between a send and its mark
         await self._drop_broken_connections()
         wedged = isinstance(exc, OutOfOrderSequenceNumber)
         if self._producer is not None and (
@@ -274,8 +276,13 @@ class OutboxRelay:
             pending = {k: q for k, q in pending.items() if q}
         faults.point("relay.after_send")
         if sent:
-            await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
-                               [r["id"] for r in sent])
+            try:
+                await conn.execute(
+                    "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
+                    [r["id"] for r in sent])
+            except BaseException:
+                self._doubtful.update(r["id"] for r in sent)  # on the topic, not marked
+                raise
             by_topic: dict[str, int] = {}
             for r in sent:
                 by_topic[r["topic"]] = by_topic.get(r["topic"], 0) + 1

@@ -37,26 +37,45 @@ def fingerprint(key: bytes, value: bytes) -> bytes:
 
 class TopicTail:
     """Reads the tails of topics to find messages by fingerprint, with a consumer of its own
-    (no group: it commits nothing and joins nothing)."""
+    (no group: it commits nothing and joins nothing), started on first use and kept."""
 
     def __init__(self, bootstrap: str, *, max_messages: int = 200_000,
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 10.0) -> None:
         self._bootstrap = bootstrap
         self._max_messages = max_messages
         self._timeout = timeout
+        self._consumer: AIOKafkaConsumer | None = None
 
     async def find(self, topic: str, since_ms: int, wanted: Iterable[bytes]) -> set[bytes]:
         """The fingerprints of ``wanted`` found on ``topic`` at or after ``since_ms``. Raises
-        when the broker cannot be read (the caller keeps the rows in doubt and tries later)."""
-        wanted = set(wanted)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
-                                    request_timeout_ms=15000)
-        await consumer.start()
+        when the broker cannot be read within the timeout (the caller keeps the rows in
+        doubt and tries later); the bound keeps a broker that is away from holding up the
+        relay's retries."""
         try:
             async with asyncio.timeout(self._timeout):
-                return await self._scan(consumer, topic, since_ms - CLOCK_MARGIN_MS, wanted)
-        finally:
-            await consumer.stop()
+                if self._consumer is None:
+                    consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap,
+                                                enable_auto_commit=False,
+                                                request_timeout_ms=int(self._timeout * 1000))
+                    try:
+                        await consumer.start()
+                    except BaseException:
+                        await consumer.stop()
+                        raise
+                    self._consumer = consumer
+                return await self._scan(self._consumer, topic, since_ms - CLOCK_MARGIN_MS,
+                                        set(wanted))
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            try:
+                await asyncio.wait_for(consumer.stop(), 5.0)
+            except Exception as exc:  # a consumer of a broker that went away: gone anyway
+                log.info("outbox_sent_check_stop_failed", error=f"{type(exc).__name__}")
 
     async def _scan(self, consumer: AIOKafkaConsumer, topic: str, since_ms: int,
                     wanted: set[bytes]) -> set[bytes]:

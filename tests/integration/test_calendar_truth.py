@@ -173,6 +173,12 @@ async def test_a_calendar_change_moves_every_window_and_figure(stack: Any) -> No
                 assert sum(v[2] for v in rebuilt.values()) >= 1  # D closed on time, rebuilt too
             finally:
                 await drop_schema(dsn, result.schema)
+            # B answered and closed: no case of this test stays in a unit's handling queue
+            # (the console's queue test lists the first 50 by due date).
+            for action, hour in (("reply", 12), ("close", 13)):
+                status, body = await _unit_act(http, stack, b, action, at=at(h1, hour),
+                                               reason="书面答复" if action == "reply" else None)
+                assert status == 200, body
         finally:
             await remove_year(http, stack, year)
 
