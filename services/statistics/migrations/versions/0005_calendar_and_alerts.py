@@ -15,7 +15,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    run_sql(CALENDAR_VERSIONS_DDL + "ALTER TABLE case_fact ADD COLUMN overdue_alerts text;")
+    # 0002 creates case_fact as the code declares it, so a new database has the column.
+    run_sql(CALENDAR_VERSIONS_DDL
+            + "ALTER TABLE case_fact ADD COLUMN IF NOT EXISTS overdue_alerts text;")
 
 
 def downgrade() -> None:
