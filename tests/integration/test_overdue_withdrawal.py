@@ -23,10 +23,13 @@ from tests.integration.lifecycle_support import act, read_case, submit
 
 async def _timer(http: aiohttp.ClientSession, stack: Any, case_id: str, kind: str
                  ) -> dict[str, Any]:
-    async with http.get(stack.url("deadlines", f"/v1/deadlines/{case_id}"),
-                        headers=bearer(STAFF)) as r:
-        assert r.status == 200, await r.text()
-        return next(t for t in await r.json() if t["kind"] == kind)
+    """The case's timer of ``kind``, once deadlines has applied the event that opens it."""
+    async def found() -> dict[str, Any] | None:
+        async with http.get(stack.url("deadlines", f"/v1/deadlines/{case_id}"),
+                            headers=bearer(STAFF)) as r:
+            assert r.status == 200, await r.text()
+            return next((t for t in await r.json() if t["kind"] == kind), None)
+    return await eventually(found, within=30, what=f"the {kind} timer of {case_id}")
 
 
 async def test_paper_history_is_assigned_at_its_time_and_an_overdue_alert_is_withdrawn(
