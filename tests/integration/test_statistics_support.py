@@ -33,6 +33,7 @@ from shared.domain.schemas import (
     CaseLinked,
     CaseRegistered,
     DeadlineOverdue,
+    DeadlineScheduled,
     DeadlineWarning,
 )
 from shared.domain.vocab import Vocabulary
@@ -501,10 +502,13 @@ async def settle_deadlines(bootstrap: str, sent: list[Any], case_ids: set[str],
 
 
 def merge_alerts(cases: list[Case], alerts: list[Envelope]) -> None:
-    """Each case's overdue instant becomes the earliest of ours and the deadlines service's."""
+    """Each case's overdue instant becomes the earliest of ours and the deadlines service's;
+    a report-back due date deadlines scheduled (from its configured limits) is the case's."""
     by_id = {c.case_id: c for c in cases}
     for env in alerts:
         data = env.data
+        if isinstance(data, DeadlineScheduled) and data.kind == "report_back":
+            by_id[data.case_id].report_back_due = data.due_date
         if isinstance(data, DeadlineOverdue) and data.kind in COUNTED_OVERDUE:
             case = by_id[data.case_id]
             if case.overdue_at is None or data.at < case.overdue_at:
