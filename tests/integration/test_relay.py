@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -304,6 +304,18 @@ async def messages_on(bootstrap: str, topic: str) -> int:
         await consumer.stop()
 
 
+async def send_all_looking_up(stack: Any, db: asyncpg.Pool,
+                              factory: Callable[[], Awaitable[Any]]) -> None:
+    """Run a relay that looks rows in doubt up on their topic until every row is sent."""
+    relay = OutboxRelay(db, factory, RelayHealth(), retry_max=0.2,
+                        tail=TopicTail(stack.bootstrap))
+    task = await run(relay)
+    try:
+        await eventually(lambda: _zero(unsent(db)), within=30, what="every row sent")
+    finally:
+        await stop(relay, task)
+
+
 async def test_rows_on_the_topic_already_are_not_sent_again(stack, db, topic) -> None:  # type: ignore[no-untyped-def]
     """A relay killed between the broker's acknowledgement and marking the rows sent: the
     relay that takes the shard over finds them on the topic and marks them, sends the rest."""
@@ -321,13 +333,7 @@ async def test_rows_on_the_topic_already_are_not_sent_again(stack, db, topic) ->
     async def factory() -> Any:
         return await start_producer(stack.bootstrap, wait_seconds=0)
 
-    relay = OutboxRelay(db, factory, RelayHealth(), retry_max=0.2,
-                        tail=TopicTail(stack.bootstrap))
-    task = await run(relay)
-    try:
-        await eventually(lambda: _zero(unsent(db)), within=30, what="every row sent")
-    finally:
-        await stop(relay, task)
+    await send_all_looking_up(stack, db, factory)
     assert await messages_on(stack.bootstrap, topic) == 4
     assert FOUND_SENT._value.get() - found_before == 2
 
@@ -357,13 +363,7 @@ async def test_a_send_written_but_reported_failed_is_not_sent_again(stack, db, t
     async def factory() -> Any:
         return LostAck(await start_producer(stack.bootstrap, wait_seconds=0), {b"case-l"})
 
-    relay = OutboxRelay(db, factory, RelayHealth(), retry_max=0.2,
-                        tail=TopicTail(stack.bootstrap))
-    task = await run(relay)
-    try:
-        await eventually(lambda: _zero(unsent(db)), within=30, what="every row sent")
-    finally:
-        await stop(relay, task)
+    await send_all_looking_up(stack, db, factory)
     assert await messages_on(stack.bootstrap, topic) == 3
     got = await read_topic(stack.bootstrap, topic, until=lambda m: len(m) >= 3, within=20)
     assert [r.value for r, _ in got if r.key == b"case-l"] == [b"l1", b"l2"]

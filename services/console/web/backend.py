@@ -45,31 +45,26 @@ class Backend:
     async def call(self, service: str, method: str, path: str, token: str | None, *,
                    json: Any = None, params: dict[str, str] | None = None) -> Answer:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        try:
-            async with self._session().request(method, self._urls[service] + path, json=json,
-                                               params=params, headers=headers) as r:
-                try:
-                    body: Any = await r.json(content_type=None)
-                except ValueError:
-                    body = None
-                return Answer(r.status, body, dict(r.headers))
-        except (aiohttp.ClientError, TimeoutError):
-            # A service that is down is the page's "try again later", not a 500.
-            return Answer(503, {"error": f"{service} unavailable"}, {})
+        return await self._request(service, method, path, headers, json=json, params=params)
 
     async def send(self, service: str, method: str, path: str, token: str, *, data: bytes,
                    content_type: str) -> Answer:
         """A body that is not JSON (a YAML rule set), answered in JSON."""
         headers = {"Authorization": f"Bearer {token}", "Content-Type": content_type}
+        return await self._request(service, method, path, headers, data=data)
+
+    async def _request(self, service: str, method: str, path: str, headers: dict[str, str],
+                       **body: Any) -> Answer:
         try:
-            async with self._session().request(method, self._urls[service] + path, data=data,
-                                               headers=headers) as r:
+            async with self._session().request(method, self._urls[service] + path,
+                                               headers=headers, **body) as r:
                 try:
-                    body: Any = await r.json(content_type=None)
+                    answer: Any = await r.json(content_type=None)
                 except ValueError:
-                    body = None
-                return Answer(r.status, body, dict(r.headers))
+                    answer = None
+                return Answer(r.status, answer, dict(r.headers))
         except (aiohttp.ClientError, TimeoutError):
+            # A service that is down is the page's "try again later", not a 500.
             return Answer(503, {"error": f"{service} unavailable"}, {})
 
     async def raw(self, service: str, path: str, token: str, *,
