@@ -1,13 +1,13 @@
 """The replay scenario: every event topic read again from offset 0 into a fresh database gives
 the same figures as the live one.
 
-Only statistics can be rebuilt from the topics today (``xf stats rebuild``: a fresh schema of
-its database, the very code the service runs). Routing and deadlines have no replay tool: their
-replay is reported as not runnable rather than skipped.
+Statistics is rebuilt into a fresh schema (``xf stats rebuild``), routing and deadlines into
+fresh databases (``xf replay``): each with the very code the service runs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -16,13 +16,14 @@ from services.statistics.config import StatisticsSettings
 from services.statistics.main import projector_for
 from services.statistics.queries import Engine, StatsQuery
 from services.statistics.rebuild import drop_schema, rebuild
+from shared.tools.cli.replay import replay_local
 from shared.tools.stack import control
 from shared.tools.stack.layout import Layout
 
 GROUPS = (None, "channel", "jurisdiction", "category", "unit", "month")
 
 
-async def statistics_replay(layout: Layout, year: int) -> list[str]:
+async def statistics_replay(layout: Layout, year: int, _: Collection[str]) -> list[str]:
     """Problems found: figures of ``year`` that differ between the rebuilt and the live
     projection, for every grouping."""
     dsn = control.dsns(layout)["statistics"]
@@ -52,4 +53,17 @@ async def statistics_replay(layout: Layout, year: int) -> list[str]:
     finally:
         await conn.close()
         await drop_schema(dsn, result.schema)
+    return problems
+
+
+async def routing_deadlines_replay(layout: Layout, year: int, cases: Collection[str]
+                                   ) -> list[str]:
+    """Problems found: rows of the scenario's cases in routing's and deadlines' databases that
+    a replay does not reproduce, and events it would publish that are on no topic."""
+    problems = []
+    for service in ("routing", "deadlines"):
+        report = await replay_local(layout, service, cases=cases, say=lambda _: None)
+        if not report.events:
+            problems.append(f"{service}: the replay read no event")
+        problems += [f"{service} replayed ≠ live: {p}" for p in report.problems]
     return problems

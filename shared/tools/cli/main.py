@@ -176,12 +176,13 @@ def _register_subcommands() -> None:
     import importlib
     import importlib.util
 
-    from shared.tools.cli import deadletters, demo, reconcile
+    from shared.tools.cli import deadletters, demo, reconcile, replay
 
     app.command(name="demo")(demo.demo)
     app.command(name="login")(importlib.import_module("services.console.cli").login)
     app.add_typer(importlib.import_module("services.intake.cli").keys_app, name="keys")
     app.command(name="reconcile")(reconcile.reconcile)
+    app.command(name="replay")(replay.replay_cmd)
     app.add_typer(deadletters.app, name="deadletters")
     for group, service in SERVICE_COMMANDS.items():
         module_name = f"services.{service}.cli"
