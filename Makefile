@@ -52,6 +52,7 @@ status: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy shared services
+	$(BIN)/mypy tests
 
 ## Fuzz every service's OpenAPI document (schemathesis, as staff, a unit and anonymously) and
 ## the routing-rules and calendar-overlay loaders (hypothesis); needs the local stack.

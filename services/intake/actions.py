@@ -12,6 +12,7 @@ import asyncpg
 from aiohttp import web
 
 from services.intake import handoff, steps, store
+from services.intake.fields import FieldError
 from services.intake.lifecycle import (
     Action,
     ActionCommand,
@@ -20,8 +21,8 @@ from services.intake.lifecycle import (
     decide,
 )
 from services.intake.metrics import ACTIONS
+from services.intake.normalise import out_of_range, parse_rfc3339
 from services.intake.permissions import HEAD_ACTIONS, OFFICE_ACTIONS, allowed_for, may
-from services.intake.validation import FieldError, out_of_range, parse_rfc3339
 from shared.domain.limits import CountingMode
 from shared.platform.auth import Principal
 from shared.platform.boundary import EARLIEST_DAY

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from services.intake.validation import FieldError
+from services.intake.fields import FieldError
 from shared.domain.schemas import StepType
 from shared.domain.statuses import CaseStatus
 

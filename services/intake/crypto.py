@@ -19,7 +19,7 @@ import re
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.intake.validation import fold_digits
+from services.intake.normalise import fold_digits
 
 KEY_BYTES = 32  # AES-256; also the HMAC key size (SHA-256's output size)
 NONCE_BYTES = 12  # 96 bits: GCM's native nonce size

@@ -25,8 +25,8 @@ from typing import BinaryIO, Literal
 
 import orjson
 
+from services.intake.fields import FieldError
 from services.intake.validation import (
-    FieldError,
     NewCase,
     SubmissionInvalid,
     validate_row,

@@ -34,9 +34,10 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exp
 
 from services.intake import import_rows as rows
 from services.intake.config import IntakeSettings
+from services.intake.fields import FieldError
 from services.intake.metrics import IMPORT_PAUSES, IMPORT_ROWS
 from services.intake.registrar import Registrar
-from services.intake.validation import FieldError, NewCase, SubmissionInvalid
+from services.intake.validation import NewCase, SubmissionInvalid
 from shared.domain.vocab import Vocabulary
 from shared.platform import faults
 from shared.platform.auth import Principal

@@ -48,7 +48,8 @@ from services.intake.case_model import (
     Decision,
     Rating,
 )
-from services.intake.validation import CLOCK_SKEW, FieldError
+from services.intake.fields import FieldError
+from services.intake.normalise import CLOCK_SKEW
 from shared.domain.schemas import STEP_OF_ACTION, StepType
 from shared.domain.statuses import CaseStatus
 

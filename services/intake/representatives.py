@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from services.intake import validation as v
+from services.intake.fields import FieldErrors, json_kind, text_field, unknown_fields
+from services.intake.normalise import normalise_phone, normalise_resident_id
 
 MAX_REPRESENTATIVES = 5  # Art. 20
 FIELDS = frozenset({"name", "id_number", "phone"})
@@ -22,12 +24,12 @@ VISIT = "visit"
 
 
 def check(raw: Mapping[str, Any], channel: str | None, signers: int, now: datetime,
-          errors: v._Errors) -> tuple[v.Representative, ...]:
+          errors: FieldErrors) -> tuple[v.Representative, ...]:
     value = raw.get("representatives")
     if value is None:
         return ()
     if not isinstance(value, list):
-        errors.bad("representatives", f"must be a list, not {v._kind(value)}")
+        errors.bad("representatives", f"must be a list, not {json_kind(value)}")
         return ()
     if channel is not None and channel != VISIT:
         errors.bad("representatives", "apply only to a visit (channel visit, Art. 20)")
@@ -45,20 +47,20 @@ def check(raw: Mapping[str, Any], channel: str | None, signers: int, now: dateti
     for i, person in enumerate(value):
         prefix = f"representatives.{i}."
         if not isinstance(person, Mapping):
-            errors.bad(prefix[:-1], f"must be an object, not {v._kind(person)}")
+            errors.bad(prefix[:-1], f"must be an object, not {json_kind(person)}")
             continue
-        v._unknown(person, FIELDS, prefix, errors)
-        name = v._text(person, "name", errors, required=True, max_len=100, prefix=prefix)
+        unknown_fields(person, FIELDS, prefix, errors)
+        name = text_field(person, "name", errors, required=True, max_len=100, prefix=prefix)
         id_number = _normalised(person, "id_number", prefix, errors,
-                                lambda s: v.normalise_resident_id(s, today=today))
-        phone = _normalised(person, "phone", prefix, errors, v.normalise_phone)
+                                lambda s: normalise_resident_id(s, today=today))
+        phone = _normalised(person, "phone", prefix, errors, normalise_phone)
         out.append(v.Representative(name=name, id_number=id_number, phone=phone))
     return tuple(out)
 
 
-def _normalised(obj: Mapping[str, Any], key: str, prefix: str, errors: v._Errors,
+def _normalised(obj: Mapping[str, Any], key: str, prefix: str, errors: FieldErrors,
                 normalise: Any) -> str | None:
-    text = v._text(obj, key, errors, max_len=100, prefix=prefix)
+    text = text_field(obj, key, errors, max_len=100, prefix=prefix)
     if text is None:
         return None
     try:

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from services.intake import steps, store
 from services.intake.api import NOT_FOUND, TrackLimits
+from services.intake.fields import FieldError
 from services.intake.lifecycle import (
     MAX_REASON,
     Action,
@@ -29,7 +30,6 @@ from services.intake.lifecycle import (
 )
 from services.intake.metrics import ACTIONS
 from services.intake.registrar import Registrar
-from services.intake.validation import FieldError
 from shared.domain.limits import CountingMode, local_date
 from shared.domain.scrub import mask_personal_data
 from shared.platform import openapi as oa

@@ -16,8 +16,8 @@ from aiohttp import web
 
 from services.intake.caselist import OPEN
 from services.intake.crypto import petitioner_key
+from services.intake.normalise import normalise_phone, normalise_resident_id
 from services.intake.registration import Keys
-from services.intake.validation import normalise_phone, normalise_resident_id
 from shared.domain.limits import local_date
 from shared.domain.vocab import Vocabulary
 from shared.platform import openapi as oa

@@ -7,26 +7,40 @@ every error is collected in one pass: a clerk fixing a rejected import row wants
 Messages never echo a personal value (name, resident ID, phone, address): import errors are
 stored and shown to operators and may reach logs, and identity is confidential (docs/domain.md §3
 保密).
+
+Here: the submission's model (NewCase) and its sections' rules. The value rules (resident IDs,
+phones, date-times) are in normalise, the reading of one field and FieldError in fields, a group
+visit's representatives in representatives.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from services.intake.fields import (
+    FieldError,
+    FieldErrors,
+    field_label,
+    json_kind,
+    text_field,
+    unknown_fields,
+)
+from services.intake.normalise import (
+    normalise_phone,
+    normalise_resident_id,
+    out_of_range,
+    parse_rfc3339,
+)
 from shared.domain.scrub import mask_personal_data
 from shared.domain.timeliness import HANDOFF_CHANNELS, is_handoff
 from shared.domain.vocab import Terms, Vocabulary
 from shared.platform.boundary import EARLIEST_DAY
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# Submitting systems' clocks drift; a few minutes ahead is not "in the future".
-CLOCK_SKEW = timedelta(minutes=5)
 MAX_SIGNERS = 100_000  # far above any real joint letter; keeps the value in a 4-byte column
 MAX_REF = 100  # 交办文号 such as 赣信转〔2026〕123号
 
@@ -48,15 +62,6 @@ ROW_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 _TRUE = frozenset({"true", "1", "yes", "y", "是"})
 _FALSE = frozenset({"false", "0", "no", "n", "否"})
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: str  # dotted path in the JSON body, e.g. "petitioner.id_number"; "body" for the whole
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "message": self.message}
 
 
 class SubmissionInvalid(ValueError):
@@ -109,114 +114,15 @@ class NewCase:
     representatives: tuple[Representative, ...] = ()  # a group visit's (Art. 20)
 
 
-# --- reusable checks: each returns the normalised value or raises ValueError(reason) -------
-
-_ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
-_ID_CHECK = "10X98765432"
-_ID_FORMAT = re.compile(r"\d{17}[\dX]", re.ASCII)
-
-
-def fold_digits(value: str) -> str:
-    """NFKC, then every other decimal digit (Arabic-Indic, Devanagari ...) as its ASCII digit:
-    a full-width ``３６０８０２…`` is the same resident ID, and must give the same petitioner
-    key, as ``360802…``."""
-    text = unicodedata.normalize("NFKC", value)
-    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch
-                   for ch in text)
-
-
-def resident_id_check_digit(first17: str) -> str:
-    """GB 11643-1999 check character (ISO 7064 MOD 11-2) for the first 17 digits."""
-    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
-
-
-def normalise_resident_id(value: str, *, today: date) -> str:
-    """An 18-character resident ID, upper-case X, with a real birth date and check digit."""
-    ident = re.sub(r"\s+", "", fold_digits(value)).upper()
-    if not _ID_FORMAT.fullmatch(ident):
-        raise ValueError("must be 18 characters: 17 digits then a digit or X")
-    try:
-        born = date(int(ident[6:10]), int(ident[10:12]), int(ident[12:14]))
-    except ValueError:
-        raise ValueError("has an impossible birth date in characters 7-14 (YYYYMMDD)") from None
-    if born > today:
-        raise ValueError("has a birth date in the future")
-    if born.year < 1900:
-        raise ValueError("has a birth date before 1900")
-    if resident_id_check_digit(ident[:17]) != ident[17]:
-        raise ValueError("has a wrong check digit (GB 11643-1999); look for a mistyped digit")
-    return ident
-
-
-_MOBILE = re.compile(r"(?:\+?86)?(1[3-9]\d{9})", re.ASCII)
-# Area codes: 010 and 02x have three digits, every other (03xx-09xx) four; then the number.
-_LANDLINE = re.compile(
-    r"\(?(0(?:10|2\d|[3-9]\d\d))\)?-?(\d{7,8})(?:(?:-|转|#|ext\.?|x)(\d{1,6}))?",
-    re.IGNORECASE | re.ASCII,
-)
-
-
-def normalise_phone(value: str) -> str:
-    """Mobile → its 11 digits; landline → area code and number as digits, ``-ext`` if any."""
-    compact = re.sub(r"\s+", "", fold_digits(value))
-    mobile = _MOBILE.fullmatch(compact.replace("-", ""))
-    if mobile:
-        return mobile[1]
-    # Dashes where people usually put them (0796-8123456-801) separate the extension; dashes
-    # inside the number (0796-812-3456) do not, so try once more without them.
-    line = _LANDLINE.fullmatch(compact) or _LANDLINE.fullmatch(compact.replace("-", ""))
-    if line is None:
-        raise ValueError(
-            "must be a mainland mobile number (11 digits starting 13-19, +86 optional) "
-            "or a landline with its area code, e.g. 0796-8123456"
-        )
-    return line[1] + line[2] + (f"-{line[3]}" if line[3] else "")
-
-
-_RFC3339 = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?P<offset>[Zz]|[+-]\d{2}:\d{2})?",
-    re.ASCII,
-)
-
-
-def parse_rfc3339(value: str) -> datetime:
-    """An aware datetime from RFC 3339 text; a local time without an offset is refused."""
-    text = value.strip()
-    match = _RFC3339.fullmatch(text)
-    if match is None:
-        raise ValueError("must be an RFC 3339 date-time such as 2024-03-01T09:30:00+08:00")
-    if match["offset"] is None:
-        raise ValueError("must include a UTC offset (Z or +08:00): a bare local time is ambiguous")
-    try:
-        return datetime.fromisoformat(text.upper().replace(" ", "T"))
-    except ValueError as exc:
-        raise ValueError(f"is not a real date-time ({exc})") from None
-
-
-def out_of_range(when: datetime, *, earliest: date, now: datetime) -> str | None:
-    """Why an aware moment lies outside [earliest day, now + clock skew], or None.
-
-    The dates are compared as written first: moving ``0001-01-01T00:00:00+08:00`` or
-    ``9999-12-31T23:59:59-08:00`` to UTC, as comparing aware datetimes does, overflows.
-    """
-    if when.date() < earliest:
-        return f"must not be before {earliest.isoformat()}"
-    if when.date() > now.date() + timedelta(days=2) or when > now + CLOCK_SKEW:
-        return "must not be in the future"
-    return None
-
-
 # --- the submission ---------------------------------------------------------------------
 
 
-class _Errors(list[FieldError]):
+class _Errors(FieldErrors):
+    """One submission's errors, and the oldest receipt date it may have."""
+
     def __init__(self, earliest: date) -> None:
         super().__init__()
         self.earliest = earliest  # the oldest receipt date accepted
-
-    def bad(self, path: str, why: str) -> None:
-        """Record that ``path`` breaks a rule; the message reads "<path> <why>"."""
-        self.append(FieldError(path, f"{path} {why}"))
 
 
 def validate_submission(raw: object, *, now: datetime, vocab: Vocabulary,
@@ -240,7 +146,7 @@ def validate_row(row: Mapping[str, str | None], *, now: datetime, vocab: Vocabul
         if path is None and not name and blank:
             continue  # a trailing separator in the header, as spreadsheets write
         if path is None:
-            errors.append(FieldError(_label(name), f"unknown column {name[:64]!r}"))
+            errors.append(FieldError(field_label(name), f"unknown column {name[:64]!r}"))
             continue
         if cell is None or blank:
             continue
@@ -275,31 +181,31 @@ def _finish(raw: object, now: datetime, vocab: Vocabulary, errors: _Errors) -> N
 
 def _check(raw: object, now: datetime, vocab: Vocabulary, errors: _Errors) -> NewCase | None:
     if not isinstance(raw, Mapping):
-        errors.append(FieldError("body", f"the body must be a JSON object, not {_kind(raw)}"))
+        errors.append(FieldError("body", f"the body must be a JSON object, not {json_kind(raw)}"))
         return None
-    _unknown(raw, TOP_FIELDS, "", errors)
+    unknown_fields(raw, TOP_FIELDS, "", errors)
     channel = _term(raw, "channel", vocab.channels, errors)
     jurisdiction = _term(raw, "jurisdiction", vocab.jurisdictions, errors)
     category = _term(raw, "category", vocab.categories, errors)
-    title = _text(raw, "title", errors, required=True, max_len=200)
-    content = _text(raw, "content", errors, required=True, max_len=20_000)
-    external_id = _text(raw, "external_id", errors, max_len=100)
-    assigned_by = _text(raw, "assigned_by", errors, max_len=200)
+    title = text_field(raw, "title", errors, required=True, max_len=200)
+    content = text_field(raw, "content", errors, required=True, max_len=20_000)
+    external_id = text_field(raw, "external_id", errors, max_len=100)
+    assigned_by = text_field(raw, "assigned_by", errors, max_len=200)
     assigned_ref = _assigned_ref(raw, channel, errors)
     received_at = _received_at(raw.get("received_at"), now, errors)
     signers = _signers(raw.get("signers"), errors)
     petitioner = _petitioner(raw.get("petitioner"), now, errors)
-    from services.intake import representatives as reps  # it builds on the checks above
+    from services.intake import representatives as reps  # it needs Representative, here
     representatives = reps.check(raw, channel, signers, now, errors)
     subject = Subject()
     sub = raw.get("subject")
     if sub is not None and not isinstance(sub, Mapping):
-        errors.bad("subject", f"must be an object, not {_kind(sub)}")
+        errors.bad("subject", f"must be an object, not {json_kind(sub)}")
     elif sub is not None:
-        _unknown(sub, SUBJECT_FIELDS, "subject.", errors)
+        unknown_fields(sub, SUBJECT_FIELDS, "subject.", errors)
         subject = Subject(
-            unit=_text(sub, "unit", errors, max_len=200, prefix="subject."),
-            person=_text(sub, "person", errors, max_len=100, prefix="subject."),
+            unit=text_field(sub, "unit", errors, max_len=200, prefix="subject."),
+            person=text_field(sub, "person", errors, max_len=100, prefix="subject."),
         )
     if (
         errors or channel is None or jurisdiction is None or category is None
@@ -317,7 +223,7 @@ def _check(raw: object, now: datetime, vocab: Vocabulary, errors: _Errors) -> Ne
 def _assigned_ref(raw: Mapping[str, Any], channel: str | None, errors: _Errors) -> str | None:
     """The assigning body's reference number: only on a handed-off case, and an official
     document number, never a place for someone's resident ID or phone (it travels in events)."""
-    ref = _text(raw, "assigned_ref", errors, max_len=MAX_REF)
+    ref = text_field(raw, "assigned_ref", errors, max_len=MAX_REF)
     if ref is None:
         return None
     if channel is not None and not is_handoff(channel):
@@ -336,14 +242,14 @@ def _petitioner(value: object, now: datetime, errors: _Errors) -> Petitioner | N
         errors.bad("petitioner", 'is required (send {"anonymous": true} if anonymous)')
         return None
     if not isinstance(value, Mapping):
-        errors.bad("petitioner", f"must be an object, not {_kind(value)}")
+        errors.bad("petitioner", f"must be an object, not {json_kind(value)}")
         return None
-    _unknown(value, PETITIONER_FIELDS, "petitioner.", errors)
+    unknown_fields(value, PETITIONER_FIELDS, "petitioner.", errors)
     p = "petitioner."
     before = len(errors)
-    name = _text(value, "name", errors, max_len=100, prefix=p)
+    name = text_field(value, "name", errors, max_len=100, prefix=p)
     name_broken = len(errors) > before
-    address = _text(value, "address", errors, max_len=500, prefix=p)
+    address = text_field(value, "address", errors, max_len=500, prefix=p)
     today = now.astimezone(SHANGHAI).date()  # birth dates are Chinese calendar dates
     id_number = _checked(value, "id_number", errors,
                          lambda s: normalise_resident_id(s, today=today))
@@ -352,7 +258,7 @@ def _petitioner(value: object, now: datetime, errors: _Errors) -> Petitioner | N
     if anonymous is None:
         anonymous = False
     elif not isinstance(anonymous, bool):
-        errors.bad("petitioner.anonymous", f"must be true or false, not {_kind(anonymous)}")
+        errors.bad("petitioner.anonymous", f"must be true or false, not {json_kind(anonymous)}")
         # Whether a name is needed is unknowable now; one error about the flag is enough.
         anonymous, name_broken = True, True
     if not anonymous and name is None and not name_broken:
@@ -364,7 +270,7 @@ def _petitioner(value: object, now: datetime, errors: _Errors) -> Petitioner | N
 def _checked(
     obj: Mapping[str, Any], key: str, errors: _Errors, check: Callable[[str], str]
 ) -> str | None:
-    text = _text(obj, key, errors, max_len=100, prefix="petitioner.")
+    text = text_field(obj, key, errors, max_len=100, prefix="petitioner.")
     if text is None:
         return None
     try:
@@ -378,7 +284,7 @@ def _received_at(value: object, now: datetime, errors: _Errors) -> datetime:
     if value is None:
         return now
     if not isinstance(value, str):
-        errors.bad("received_at", f"must be a string, not {_kind(value)}")
+        errors.bad("received_at", f"must be a string, not {json_kind(value)}")
         return now
     try:
         when = parse_rfc3339(value)
@@ -396,7 +302,7 @@ def _signers(value: object, errors: _Errors) -> int:
     if value is None:
         return 1  # one petitioner; five or more makes a collective petition (docs/domain.md §3)
     if isinstance(value, bool) or not isinstance(value, int):
-        errors.bad("signers", f"must be a whole number, not {_kind(value)}")
+        errors.bad("signers", f"must be a whole number, not {json_kind(value)}")
     elif value < 1:
         errors.bad("signers", "must be at least 1")
     elif value > MAX_SIGNERS:
@@ -407,62 +313,9 @@ def _signers(value: object, errors: _Errors) -> int:
 
 
 def _term(raw: Mapping[str, Any], key: str, terms: Terms, errors: _Errors) -> str | None:
-    text = _text(raw, key, errors, required=True, max_len=100)
+    text = text_field(raw, key, errors, required=True, max_len=100)
     code = None if text is None else terms.resolve(text)
     if text is not None and code is None:
         errors.bad(key, f"{text!r} is unknown; use one of {', '.join(terms.codes)} "
                         "or its Chinese name")
     return code
-
-
-def _text(
-    raw: Mapping[str, Any], key: str, errors: _Errors,
-    *, required: bool = False, max_len: int, prefix: str = "",
-) -> str | None:
-    """A stripped, NFC-normalised string; None when absent (an error if required)."""
-    path, value = prefix + key, raw.get(key)
-    if value is not None and not isinstance(value, str):
-        errors.bad(path, f"must be a string, not {_kind(value)}")
-        return None
-    text = unicodedata.normalize("NFC", value).strip() if value else ""
-    if not text:
-        if required:
-            errors.bad(path, "is required and must not be blank")
-        return None
-    if "\x00" in text:  # PostgreSQL text cannot hold NUL
-        errors.bad(path, "must not contain NUL characters")
-    elif len(text) > max_len:
-        errors.bad(path, f"must be at most {max_len} characters, got {len(text)}")
-    else:
-        return text
-    return None
-
-
-def _unknown(
-    obj: Mapping[str, Any], allowed: frozenset[str], prefix: str, errors: _Errors
-) -> None:
-    for key in obj:
-        if key not in allowed:
-            errors.bad(f"{prefix}{_label(key)}",
-                       f"is not a known field; allowed: {', '.join(sorted(allowed))}")
-
-
-def _label(name: str) -> str:
-    """A client's field name as an error shows it: a hostile one may be empty, unprintable
-    (a NUL cannot even be stored) or huge, so those are quoted, escaped and cut short."""
-    if name and name.isprintable() and len(name) <= 64:
-        return name
-    return repr(name[:64]) + ("..." if len(name) > 64 else "")
-
-
-_KINDS: tuple[tuple[type, str], ...] = (
-    (bool, "a boolean"), (int, "a number"), (float, "a decimal number"), (str, "a string"),
-    (list, "an array"), (Mapping, "an object"),
-)
-
-
-def _kind(value: object) -> str:
-    """How a JSON value's type reads in an error message (bool before int: it is one)."""
-    if value is None:
-        return "null"
-    return next((name for t, name in _KINDS if isinstance(value, t)), type(value).__name__)

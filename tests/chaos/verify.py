@@ -39,10 +39,10 @@ from shared.platform.topics import CASE_EVENTS, DEADLINE_EVENTS, ROUTING_EVENTS
 from shared.tools.testing.helpers import read_topic
 from shared.tools.testing.tokens import STAFF, bearer
 from tests.chaos.load import HARNESS_DB_ERRORS, Ledger
+from tests.integration.statistics_cases import Case
 from tests.integration.statistics_checks import truth_cases
-from tests.integration.test_statistics_support import (
+from tests.integration.statistics_truth import (
     COUNTED_OVERDUE,
-    Case,
     expected_breakdown,
     expected_summary,
     truth,

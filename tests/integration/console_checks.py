@@ -102,8 +102,8 @@ async def routed_letter(stack: Any) -> dict[str, Any]:
             await asyncio.sleep(0.3)
 
 
-async def signed_in(browser: Browser, console: str, username: str, **kw: object) -> Page:
-    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **kw)
+async def signed_in(browser: Browser, console: str, username: str) -> Page:
+    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
     context.set_default_timeout(WAIT_MS)
     page = await context.new_page()
     await page.goto(f"{console}/login")

@@ -23,9 +23,9 @@ from shared.domain.schemas import (
 )
 from shared.domain.vocab import Vocabulary
 from shared.platform.events import decode
-from tests.integration.test_statistics_support import (
+from tests.integration.statistics_cases import Case
+from tests.integration.statistics_truth import (
     COUNTED_OVERDUE,
-    Case,
     expected_breakdown,
     expected_by_body,
     expected_summary,

@@ -54,6 +54,10 @@ async def _group_members(bootstrap: str, wanted: int) -> bool:
         await admin.close()
 
 
+# An alert of one case: (case id, event type, warning rung or None for an overdue).
+Alert = tuple[str, str, int | None]
+
+
 def expected_alert(due: str, today: date) -> tuple[str, int | None] | None:
     """The one alert a timer due on `due` gets when first swept `today` (most severe rung)."""
     left = (date.fromisoformat(due) - today).days
@@ -91,7 +95,7 @@ async def test_two_instances_send_each_alert_exactly_once(stack: Any, second_ins
 
         dues = await eventually(handling_dues, within=90, what="handling timers of all cases")
         today = local_date(days_ago(0))
-        expected = Counter()
+        expected: Counter[Alert] = Counter()
         for case_id, due in dues.items():
             alert = expected_alert(due, today)
             if alert is not None:
@@ -116,7 +120,7 @@ async def test_two_instances_send_each_alert_exactly_once(stack: Any, second_ins
         await eventually(swept, within=60, what="every due rung of the cases swept")
         found = await alerts_of(stack.bootstrap, since, ids, until=complete, within=60)
 
-        got = Counter()
+        got: Counter[Alert] = Counter()
         for e in found:
             if e.type in ALERTS:
                 assert e.data.kind == "handling", e  # type: ignore[attr-defined]

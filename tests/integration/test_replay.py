@@ -30,8 +30,9 @@ from shared.tools.replay import (
 )
 from shared.tools.stack import kafka, postgres
 from tests.conftest import Stack
+from tests.integration.statistics_cases import Case
 from tests.integration.test_statistics_api import UNITS
-from tests.integration.test_statistics_support import Case, produce
+from tests.integration.test_statistics_support import produce
 
 
 async def _publish_outbox(bootstrap: str, dsn: str) -> int:

@@ -18,13 +18,13 @@ from openpyxl import load_workbook
 
 from services.statistics.report import HEADER_ROW, SUMMARY_HEADINGS
 from shared.domain.limits import start_of_local_day
+from shared.domain.schemas import CaseStep
 from shared.domain.vocab import default_vocabulary
 from shared.platform.events import Envelope
 from shared.tools.testing.helpers import end_offsets, eventually
+from tests.integration.statistics_cases import DEADLINE_TOPIC, Case
 from tests.integration.test_statistics_support import (
-    DEADLINE_TOPIC,
     TOKEN,
-    Case,
     fresh_block,
     produce,
     settle_deadlines,
@@ -286,6 +286,7 @@ async def test_redelivered_and_replayed_events_change_no_figure(stack) -> None:
             if env.type == "case.registered":
                 data = data.model_copy(update={"channel": "email"})  # first registration wins
             elif env.type == "case.closed":
+                assert isinstance(data, CaseStep)
                 data = data.model_copy(update={"at": data.at + timedelta(days=9)})
             replays.append((topic, type(env)(id=str(uuid.uuid4()), source=env.source,
                                              type=env.type, subject=env.subject,

@@ -35,12 +35,8 @@ from shared.tools.testing.helpers import eventually
 from shared.tools.testing.tokens import ADMIN, bearer, channel_token
 from tests.integration.intake_support import resident_id
 from tests.integration.statistics_checks import compare_everything, getter, truth_cases
-from tests.integration.test_statistics_support import (
-    COUNTED_OVERDUE,
-    HANDOFF_CHANNELS,
-    TOKEN,
-    fresh_block,
-)
+from tests.integration.statistics_truth import COUNTED_OVERDUE, HANDOFF_CHANNELS
+from tests.integration.test_statistics_support import TOKEN, fresh_block
 
 VOCAB = default_vocabulary()
 CASES = 2000

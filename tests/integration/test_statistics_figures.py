@@ -25,11 +25,10 @@ import asyncpg
 
 from shared.domain.vocab import default_vocabulary
 from shared.tools.testing.helpers import end_offsets
+from tests.integration.statistics_cases import DEADLINE_TOPIC, Case
 from tests.integration.statistics_checks import compare_everything, getter
 from tests.integration.test_statistics_support import (
-    DEADLINE_TOPIC,
     TOKEN,
-    Case,
     fresh_block,
     merge_alerts,
     produce,

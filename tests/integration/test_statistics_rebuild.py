@@ -24,14 +24,10 @@ from services.statistics.rebuild import rebuild
 from shared.domain.vocab import default_vocabulary
 from shared.platform.topics import ALL_TOPICS
 from shared.tools.stack import kafka
+from tests.integration.statistics_cases import Case
+from tests.integration.statistics_truth import expected_breakdown, expected_summary, truth
 from tests.integration.test_statistics_api import UNITS
-from tests.integration.test_statistics_support import (
-    Case,
-    expected_breakdown,
-    expected_summary,
-    produce,
-    truth,
-)
+from tests.integration.test_statistics_support import produce
 
 VOCAB = default_vocabulary()
 SETTINGS = StatisticsSettings()

@@ -15,15 +15,10 @@ from services.statistics.params import end_of_day
 from shared.domain.vocab import default_vocabulary
 from shared.tools.stack.layout import PORT_OFFSET
 from shared.tools.testing.instances import running
+from tests.integration.statistics_cases import Case
+from tests.integration.statistics_truth import expected_breakdown, expected_summary, truth
 from tests.integration.test_statistics_api import UNITS, Api, apply, local
-from tests.integration.test_statistics_support import (
-    Case,
-    expected_breakdown,
-    expected_summary,
-    fresh_block,
-    merge_alerts,
-    truth,
-)
+from tests.integration.test_statistics_support import fresh_block, merge_alerts
 
 VOCAB = default_vocabulary()
 PORT = 18084 + PORT_OFFSET

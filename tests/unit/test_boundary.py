@@ -9,7 +9,7 @@ import pytest
 from services.intake.actions import parse_command
 from services.intake.crypto import petitioner_key
 from services.intake.lifecycle import ActionInvalid
-from services.intake.validation import (
+from services.intake.normalise import (
     fold_digits,
     normalise_phone,
     normalise_resident_id,

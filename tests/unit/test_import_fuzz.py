@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.intake import import_rows as rows
-from services.intake.crypto import PiiCipher
+from services.intake.keyring import key_ring
 from services.intake.registration import Keys, register, tracking_year
 from services.intake.validation import ROW_COLUMNS, TOP_FIELDS, NewCase, SubmissionInvalid
 from shared.domain.vocab import default_vocabulary
@@ -39,7 +39,7 @@ PROFILE = settings.get_profile("imports-long" if EXAMPLES else "imports-short")
 NOW = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
 VOCAB = default_vocabulary()
 WHO = Principal(role="admin")
-KEYS = Keys(cipher=PiiCipher(b"k" * 32), pseudonym_key=b"p" * 32)
+KEYS = Keys(cipher=key_ring("k1", b"k" * 32, {}), pseudonym_key=b"p" * 32)
 MAX_LINE = 600
 
 # Text a careless or hostile client sends: every plane, control characters, full-width digits.

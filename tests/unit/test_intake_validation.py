@@ -1,4 +1,5 @@
-"""Validation of case submissions and import rows (services/intake/validation.py)."""
+"""Validation of case submissions and import rows (services/intake/validation.py), and the
+value rules it applies (services/intake/normalise.py)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ from typing import Any
 
 import pytest
 
+from services.intake.fields import FieldError
+from services.intake.normalise import (
+    normalise_phone,
+    normalise_resident_id,
+    resident_id_check_digit,
+)
 from services.intake.validation import (
-    FieldError,
     NewCase,
     Petitioner,
     Subject,
     SubmissionInvalid,
-    normalise_phone,
-    normalise_resident_id,
-    resident_id_check_digit,
     validate_row,
     validate_submission,
 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import orjson
 
-from services.intake.crypto import PiiCipher
 from services.intake.crypto import associated_data as associated
+from services.intake.keyring import key_ring
 from services.intake.registration import FREE_TEXT, Keys, register
 from services.intake.validation import validate_submission
 from shared.domain.scrub import MOBILE_MARK, RESIDENT_ID_MARK
@@ -15,7 +15,7 @@ from shared.domain.vocab import default_vocabulary
 from shared.platform.events import encode
 from tests.unit.test_intake_validation import NOW, body
 
-KEYS = Keys(cipher=PiiCipher(bytes(range(32))), pseudonym_key=bytes(32))
+KEYS = Keys(cipher=key_ring("k1", bytes(range(32)), {}), pseudonym_key=bytes(32))
 ID_TEXT, PHONE_TEXT = "36080219800101123X", "13912345678"
 
 

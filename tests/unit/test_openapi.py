@@ -20,7 +20,7 @@ from services.routing.config import RoutingSettings
 from services.routing.main import build_spec as routing_spec
 from services.statistics.config import StatisticsSettings
 from services.statistics.main import build_spec as statistics_spec
-from shared.platform.auth import TokenBook
+from shared.platform.auth import MachineTokens, TokenBook
 from shared.platform.clock import SystemClock
 from shared.platform.openapi import app_routes, documented_routes
 from shared.platform.runtime import Infrastructure
@@ -48,7 +48,7 @@ async def _ready() -> dict[str, bool]:
 async def _built(service: str, tmp: Path) -> tuple[web.Application, dict[str, Any]]:
     """The service's app as its composition root wires it, and the document it serves."""
     spec = _spec(service, tmp)
-    app = create_web_app(TokenBook(()), _ready)
+    app = create_web_app(TokenBook(MachineTokens(())), _ready)
     assert spec.routes is not None
     spec.routes(app, Infrastructure(settings=ServiceSettings(), pool=None,  # type: ignore[arg-type]
                                     clock=SystemClock()))

@@ -33,9 +33,9 @@ def env(data: EventData) -> Envelope:
     return envelope_for(data, subject=CASE, source="test", time=T0)
 
 
-def step(action: str, days: float, **extra: object) -> Envelope:
+def step(action: str, days: float) -> Envelope:
     return env(STEP_TYPES[action](case_id=CASE, at=T0 + timedelta(days=days), status="x",
-                                  previous_status="y", sequence=2, **extra))
+                                  previous_status="y", sequence=2))
 
 
 def registered(**extra: object) -> Envelope:

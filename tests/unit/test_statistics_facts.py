@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import random
 from datetime import UTC, date, datetime, timedelta
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -48,11 +49,23 @@ T0 = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 CASE = "c-1"
 
 
+class StepFields(TypedDict, total=False):
+    """The optional fields of a CaseStep, as keyword arguments."""
+
+    unit: str | None
+    days: int | None
+    rating: str | None
+    transfer_to: str | None
+    respond_by: date | None
+    urge_count: int | None
+
+
 def env(data: EventData) -> Envelope:
     return envelope_for(data, subject=CASE, source="test", time=T0)
 
 
-def step(action: str, at: datetime, sequence: int = 2, **extra: object) -> Envelope:
+def step(action: str, at: datetime, sequence: int = 2, **extra: Unpack[StepFields]
+         ) -> Envelope:
     cls = STEP_TYPES[action]
     return env(cls(case_id=CASE, at=at, status="x", previous_status="y", sequence=sequence,
                    **extra))
