@@ -17,11 +17,12 @@ import asyncpg
 
 from services.intake.crypto import associated_data
 from services.intake.keyring import KeyRing
-from services.intake.registration import ENC_COLUMN, REPRESENTATIVES
+from services.intake.registration import ENC_COLUMN, FREE_TEXT, REPRESENTATIVES
 
 # Every ciphertext column of ``cases`` and the field its associated data names.
 COLUMNS = {**{column: field for field, column in ENC_COLUMN.items()},
-           "query_code_enc": "query_code", "representatives_enc": REPRESENTATIVES}
+           "query_code_enc": "query_code", "representatives_enc": REPRESENTATIVES,
+           "free_text_enc": FREE_TEXT}
 
 
 @dataclass

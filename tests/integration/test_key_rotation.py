@@ -29,8 +29,11 @@ def _xf_rotate(stack) -> subprocess.CompletedProcess[str]:  # type: ignore[no-un
 
 
 async def test_rotation_and_a_missing_key(stack) -> None:
+    # A mobile number typed into the content: the original text is kept encrypted too.
+    body = submission("letter")
+    body["content"] += "，联系电话13912345678"
     async with aiohttp.ClientSession() as http:
-        async with http.post(stack.url("intake", "/v1/cases"), json=submission("letter"),
+        async with http.post(stack.url("intake", "/v1/cases"), json=body,
                              headers=bearer(channel_token("letter"))) as r:
             created = await r.json()
         case_id = uuid.UUID(created["case_id"])
@@ -49,9 +52,14 @@ async def test_rotation_and_a_missing_key(stack) -> None:
             _, done = await rotate_batch(conn, key_ring("k-test", test_key, {"k1": stack_key}),
                                          only_this_case, 1)
             assert done.rewritten == 1
-            blob = await conn.fetchval("SELECT petitioner_name_enc FROM cases "
-                                       "WHERE case_id = $1", case_id)
-            assert bytes(blob).startswith(b"XK1\x06k-test")
+            blobs = await conn.fetchrow(
+                "SELECT petitioner_name_enc, petitioner_phone_enc, query_code_enc, "
+                "free_text_enc, representatives_enc FROM cases WHERE case_id = $1", case_id)
+            # Every ciphertext of the case is under the new key, the original text's as well.
+            assert blobs["representatives_enc"] is None
+            assert {c: bytes(v)[:9] for c, v in blobs.items() if v is not None} == {
+                c: b"XK1\x06k-test" for c in ("petitioner_name_enc", "petitioner_phone_enc",
+                                              "query_code_enc", "free_text_enc")}
             async with http.get(url, headers=bearer(STAFF)) as r:
                 missing = await r.json()
                 assert r.status == 503, missing
@@ -62,7 +70,9 @@ async def test_rotation_and_a_missing_key(stack) -> None:
             await conn.close()
         async with http.get(url, headers=bearer(STAFF)) as r:
             assert r.status == 200
-            assert (await r.json())["petitioner"]["name"] == "测试人"
+            record = await r.json()
+            assert record["petitioner"]["name"] == "测试人"
+            assert "13912345678" in record["original_text"]["content"]
 
 
 async def test_rotation_never_deadlocks_with_a_transaction_that_locks_cases(stack) -> None:
