@@ -38,7 +38,6 @@ FAULT_POINTS: tuple[tuple[str, str], ...] = (
     ("consumer.before_commit", "statistics"),
     ("sweep.after_commit", "deadlines"),  # an alert committed, its relay not yet sent
     ("fold.before_commit", "statistics"),  # a fold chunk done, not committed
-    ("import.after_batch", "intake"),  # between an import's row transactions
 )
 
 
@@ -49,6 +48,7 @@ class Faults:
     http: aiohttp.ClientSession
     rng: random.Random
     dbs: dict[str, asyncpg.Pool] = field(default_factory=dict)
+    year: int = 0  # the scenario's cases are received in it
     injected: list[str] = field(default_factory=list)
     ready_seconds: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)

@@ -19,7 +19,7 @@ import asyncpg
 from shared.platform.topics import DEADLINE_EVENTS
 from shared.tools.stack.layout import SERVICES, Layout
 from shared.tools.testing.helpers import end_offsets
-from tests.chaos import replay
+from tests.chaos import import_fault, replay
 from tests.chaos.cluster import Cluster, kill9
 from tests.chaos.faults import FAULT_POINTS, Faults, fault_point_support
 from tests.chaos.load import Ledger, Load
@@ -96,6 +96,9 @@ def catalogue(short: bool) -> list[Scenario]:
                        load_seconds=30, blocked=lambda layout, p=point: fault_point_support(  # type: ignore[misc]
                            layout.root, p))
               for point, service in FAULT_POINTS]
+    points.append(Scenario(f"SIGKILL at {import_fault.POINT} (intake)",
+                           _repeat(import_fault.killed_after_a_batch, 1, (2, 4)),
+                           load_seconds=30))
     return [
         *kills,
         Scenario("broker restart ×3", _repeat(Faults.broker_restart, 3, (4, 8)),
@@ -154,7 +157,7 @@ class Suite:
         since = await end_offsets(self.layout.bootstrap, DEADLINE_EVENTS.name("xinfang"))
         load = Load(self.cluster.intake_urls(), self.dbs["intake"], year, rate=scenario.rate,
                     seed=rng.randrange(10**9))
-        faults = Faults(self.layout, self.cluster, self.http, rng, self.dbs)
+        faults = Faults(self.layout, self.cluster, self.http, rng, self.dbs, year)
         driving = asyncio.create_task(load.run(self.http))
         loop = asyncio.get_running_loop()
         end_of_load = loop.time() + scenario.load_seconds
