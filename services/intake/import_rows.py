@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import BinaryIO, Literal
 
 import orjson
@@ -201,8 +201,10 @@ def derived_external_id(content_hash: str, line: int) -> str:
 
 
 def parse_row(fmt: Format, raw: RawRow, *, content_hash: str, who: Principal, now: datetime,
-              vocab: Vocabulary) -> NewCase:
-    """The case of one row, or :class:`SubmissionInvalid` with every error found in it."""
+              vocab: Vocabulary, earliest: date) -> NewCase:
+    """The case of one row, or :class:`SubmissionInvalid` with every error found in it.
+    ``earliest``: the first day a case may be received (the setting: old records come in
+    through imports more than anywhere)."""
     if raw.problem is not None or raw.content is None:
         raise SubmissionInvalid([raw.problem or FieldError("row", "row could not be read")])
     if isinstance(raw.content, str):
@@ -211,9 +213,10 @@ def parse_row(fmt: Format, raw: RawRow, *, content_hash: str, who: Principal, no
         except orjson.JSONDecodeError as exc:
             raise SubmissionInvalid([FieldError(
                 "body", f"line is not valid JSON (at character {exc.pos + 1})")]) from None
-        case = validate_submission(body, now=now, vocab=vocab)
+        case = validate_submission(body, now=now, vocab=vocab, earliest=earliest)
     else:
-        case = validate_row(raw.content, now=now, vocab=vocab)  # type: ignore[arg-type]
+        case = validate_row(raw.content, now=now, vocab=vocab,  # type: ignore[arg-type]
+                            earliest=earliest)
     if not who.may_submit_on(case.channel):
         raise SubmissionInvalid([FieldError(
             "channel", f"this token may not submit cases on channel {case.channel!r}")])

@@ -275,7 +275,8 @@ class ImportApi:
         for raw in batch:
             try:
                 cases.append(rows.parse_row(fmt, raw, content_hash=content_hash, who=who,
-                                            now=now, vocab=self._vocab))
+                                            now=now, vocab=self._vocab,
+                                            earliest=self._settings.earliest_day))
             except SubmissionInvalid as exc:
                 bad.extend((raw.line, e) for e in exc.errors)
         rejected = len(batch) - len(cases)

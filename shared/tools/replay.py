@@ -119,31 +119,25 @@ class TopicReader:
     """Reads topics from offset 0 to the end offsets seen at :meth:`start`, without a group."""
 
     def __init__(self, bootstrap: str, topics: Sequence[str], batch: int = 2000) -> None:
-        self._topics = list(topics)
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+        self._topics = set(topics)
+        # Subscribed without a group: the consumer is assigned every partition, commits nothing.
+        self._consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=None,
                                           enable_auto_commit=False,
                                           auto_offset_reset="earliest")
         self._batch = batch
         self._ends: dict[TopicPartition, int] = {}
 
-    async def start(self) -> None:
+    async def start(self, wait_seconds: float = 30.0) -> None:
         await self._consumer.start()
-        parts = []
-        for topic in self._topics:
-            numbers = await self._partitions(topic)
-            parts += [TopicPartition(topic, p) for p in sorted(numbers)]
-        self._consumer.assign(parts)
-        await self._consumer.seek_to_beginning(*parts)
-        self._ends = await self._consumer.end_offsets(parts)
-
-    async def _partitions(self, topic: str, wait_seconds: float = 30.0) -> set[int]:
         deadline = time.monotonic() + wait_seconds
-        while not (found := self._consumer.partitions_for_topic(topic)):
+        parts = self._consumer.assignment()
+        while {tp.topic for tp in parts} != self._topics:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"topic {topic} has no partitions")
-            await self._consumer.topics()  # a metadata request
-            await asyncio.sleep(0.2)
-        return set(found)
+                raise RuntimeError(f"no partitions of {sorted(self._topics)} assigned")
+            await asyncio.sleep(0.1)
+            parts = self._consumer.assignment()
+        await self._consumer.seek_to_beginning(*parts)
+        self._ends = await self._consumer.end_offsets(list(parts))
 
     async def stop(self) -> None:
         await self._consumer.stop()

@@ -28,6 +28,7 @@ from services.intake.registration import Keys, register, tracking_year
 from services.intake.validation import ROW_COLUMNS, TOP_FIELDS, NewCase, SubmissionInvalid
 from shared.domain.vocab import default_vocabulary
 from shared.platform.auth import Principal
+from shared.platform.boundary import EARLIEST_DAY
 
 EXAMPLES = int(os.environ.get("XF_FUZZ_IMPORTS_EXAMPLES", "0")) or None
 settings.register_profile("imports-short", max_examples=150, deadline=None, database=None,
@@ -132,7 +133,8 @@ def _check(data: bytes, fmt: rows.Format) -> None:
         assert previous_end <= raw.end <= len(data)
         previous_end = raw.end
         try:
-            case = rows.parse_row(fmt, raw, content_hash="h", who=WHO, now=NOW, vocab=VOCAB)
+            case = rows.parse_row(fmt, raw, content_hash="h", who=WHO, now=NOW, vocab=VOCAB,
+                                  earliest=EARLIEST_DAY)
         except SubmissionInvalid as exc:
             assert exc.errors
             for e in exc.errors:

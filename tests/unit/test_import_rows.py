@@ -4,7 +4,7 @@ ids derived from the file for rows without one."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -12,6 +12,7 @@ from services.intake import import_rows as rows
 from services.intake.validation import SubmissionInvalid
 from shared.domain.vocab import default_vocabulary
 from shared.platform.auth import Principal
+from shared.platform.boundary import EARLIEST_DAY
 
 NOW = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
 ADMIN = Principal(role="admin")
@@ -31,10 +32,11 @@ class ReadCounter(io.BytesIO):
         return super().readline(size)
 
 
-def _parse(raw: rows.RawRow, content_hash: str = "h") -> object:
+def _parse(raw: rows.RawRow, content_hash: str = "h", earliest: date = EARLIEST_DAY
+           ) -> object:
     return rows.parse_row("jsonl" if isinstance(raw.content, str) or raw.content is None
                           else "csv", raw, content_hash=content_hash, who=ADMIN, now=NOW,
-                          vocab=VOCAB)
+                          vocab=VOCAB, earliest=earliest)
 
 
 def test_a_long_json_line_is_never_read_whole_and_is_that_lines_error() -> None:
@@ -157,3 +159,11 @@ def test_a_case_received_before_the_earliest_day_is_refused_not_a_crash(received
         _parse(raw)
     assert [(e.field, e.message) for e in bad.value.errors] == [
         ("received_at", "received_at must not be before 1990-01-01")]
+
+
+def test_the_earliest_day_a_row_may_be_received_is_the_one_given() -> None:
+    line = GOOD[:-1] + b', "received_at": "1500-03-02T09:30:00+08:00"}'
+    [raw] = rows.jsonl_rows(io.BytesIO(line), 10_000)
+    assert _parse(raw, earliest=date(1000, 1, 1)).received_at.year == 1500  # type: ignore[attr-defined]
+    with pytest.raises(SubmissionInvalid):
+        _parse(raw, earliest=date(1600, 1, 1))
