@@ -250,6 +250,11 @@ async def replay_into(shape: Shape, dsn: str) -> int:
     return events
 
 
+def _row(record: asyncpg.Record) -> tuple[Any, ...]:
+    # Arrays come as lists: a row must be hashable to be counted.
+    return tuple(tuple(v) if isinstance(v, list) else v for v in record.values())
+
+
 async def compare(shape: Shape, live_dsn: str, dsn: str, report: ReplayReport,
                   cases: Collection[str] | None = None) -> None:
     """Fill ``report`` with the drift of every comparison (of ``cases`` only, if given)."""
@@ -259,8 +264,8 @@ async def compare(shape: Shape, live_dsn: str, dsn: str, report: ReplayReport,
         for label, sql in shape.compared.items():
             if cases is not None:
                 sql = f"SELECT * FROM ({sql}) AS q WHERE q.case_id::text = ANY($1::text[])"
-            live_rows = [tuple(r) for r in await live.fetch(sql, *args)]
-            fresh_rows = [tuple(r) for r in await fresh.fetch(sql, *args)]
+            live_rows = [_row(r) for r in await live.fetch(sql, *args)]
+            fresh_rows = [_row(r) for r in await fresh.fetch(sql, *args)]
             report.rows[label] = len(fresh_rows)
             if (drift := diff(label, live_rows, fresh_rows)) is not None:
                 report.drift.append(drift)
