@@ -11,8 +11,10 @@ live one (``xf replay``, and the fault suite's replay scenario).
    database.
 4. The service's declared comparisons (``services/<svc>/replay.py``: queries with a
    ``case_id`` column) run on both databases, on every case or on the ones asked for; rows
-   present on one side only are drift. Every event the replay would publish must also be on
-   the service's topics already: one that is not is a decision the live service never announced.
+   present on one side only are drift; so is a message parked on one side only (every
+   consuming service parks the same poison). Every event the replay would publish must also be
+   on the service's topics already: one that is not is a decision the live service never
+   announced (dead letters, copies of what came in, are left out of that).
 5. The fresh database is dropped unless asked to keep it.
 
 The live service keeps running meanwhile; compare after the pipeline has drained (events the
@@ -53,6 +55,7 @@ from shared.platform.topics import CALENDAR_EVENTS
 AdminConnect = Callable[[], Awaitable[asyncpg.Connection]]
 Say = Callable[[str], None]
 SHOWN = 5  # rows of drift shown per comparison
+PARKED = 'SELECT topic, partition, "offset", key, value, reason, error FROM parked'
 
 
 @dataclass(frozen=True)
@@ -260,6 +263,7 @@ async def compare(shape: Shape, live_dsn: str, dsn: str, report: ReplayReport,
     """Fill ``report`` with the drift of every comparison (of ``cases`` only, if given)."""
     live, fresh = await asyncpg.connect(live_dsn), await asyncpg.connect(dsn)
     args: tuple[list[str], ...] = () if cases is None else (sorted(cases),)
+    topics = [t.name(shape.settings.topic_prefix) for t in shape.spec.publishes]
     try:
         for label, sql in shape.compared.items():
             if cases is not None:
@@ -269,13 +273,19 @@ async def compare(shape: Shape, live_dsn: str, dsn: str, report: ReplayReport,
             report.rows[label] = len(fresh_rows)
             if (drift := diff(label, live_rows, fresh_rows)) is not None:
                 report.drift.append(drift)
-        would_publish = {str(r[0]) for r in await fresh.fetch("SELECT event_id FROM outbox")}
+        # Every consuming service parks the same poison, whatever its policy.
+        live_parked = [_row(r) for r in await live.fetch(PARKED)]
+        fresh_parked = [_row(r) for r in await fresh.fetch(PARKED)]
+        report.rows["parked"] = len(fresh_parked)
+        if (drift := diff("parked", live_parked, fresh_parked)) is not None:
+            report.drift.append(drift)
+        # Dead letters are copies of what came in, not events of the service: left out.
+        would_publish = {str(r[0]) for r in await fresh.fetch(
+            "SELECT event_id FROM outbox WHERE topic = ANY($1::text[])", topics)}
     finally:
         await live.close()
         await fresh.close()
-    on_topics = await _published_ids(
-        shape.settings.kafka_bootstrap,
-        [t.name(shape.settings.topic_prefix) for t in shape.spec.publishes])
+    on_topics = await _published_ids(shape.settings.kafka_bootstrap, topics)
     report.unpublished = sorted(would_publish - on_topics)
 
 
