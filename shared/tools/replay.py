@@ -169,7 +169,9 @@ def _with_database(dsn: str, database: str) -> str:
 async def fresh_database(service: str, live_dsn: str, admin: AdminConnect) -> str:
     """A new database beside ``live_dsn``'s, owned by the same role, migrated to head."""
     live = urlsplit(live_dsn)
-    name = f"{live.path.lstrip('/')}_replay_{datetime.now(UTC):%Y%m%d%H%M%S%f}"
+    # A replay of a replay is named after the original (names are cut at 63 bytes).
+    base = live.path.lstrip("/").split("_replay_")[0]
+    name = f"{base}_replay_{datetime.now(UTC):%Y%m%d%H%M%S%f}"
     conn = await admin()
     try:
         await conn.execute(f'CREATE DATABASE "{name}" OWNER "{live.username}"')

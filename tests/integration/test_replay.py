@@ -83,7 +83,8 @@ async def test_a_replay_reproduces_the_database_and_finds_what_differs(stack: St
 
                 before = await replay(shape, live, admin, say=lambda _: None)
                 assert before.drift == [], before.problems
-                assert min(before.rows.values()) > 0, before.rows
+                assert all(n > 0 for table, n in before.rows.items() if table != "parked"), \
+                    before.rows
                 published = await _publish_outbox(stack.bootstrap, live)
                 on_topics += published  # deadlines reads what routing's outbox published
                 # Decisions nobody relayed are on no topic: the replay says so, each of them.
