@@ -16,10 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.domain.vocab import default_vocabulary
-from shared.platform.topics import ALL_TOPICS
 from shared.tools.cli.replay import local_shape
 from shared.tools.replay import (
     copy_inputs,
@@ -109,9 +107,4 @@ async def test_a_replay_reproduces_the_database_and_finds_what_differs(stack: St
         await conn.close()
         assert left == 0, "a replay left its database behind"
     finally:
-        admin_client = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
-        await admin_client.start()
-        try:
-            await admin_client.delete_topics([t.name(prefix) for t in ALL_TOPICS])
-        finally:
-            await admin_client.close()
+        await kafka.delete_topics(stack.bootstrap, prefix)

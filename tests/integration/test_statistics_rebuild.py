@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient
 
 from services.statistics.config import StatisticsSettings
 from services.statistics.main import projector_for
@@ -22,7 +21,6 @@ from services.statistics.queries import StatsQuery
 from services.statistics.reader import Reader, load_unit_names
 from services.statistics.rebuild import rebuild
 from shared.domain.vocab import default_vocabulary
-from shared.platform.topics import ALL_TOPICS
 from shared.tools.stack import kafka
 from tests.integration.statistics_cases import Case
 from tests.integration.statistics_truth import expected_breakdown, expected_summary, truth
@@ -98,9 +96,4 @@ async def test_rebuild_from_the_topics_gives_the_same_numbers_and_swaps_whole(st
     finally:
         await conn.execute(f"DROP SCHEMA IF EXISTS {live} CASCADE")
         await conn.close()
-        admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
-        await admin.start()
-        try:
-            await admin.delete_topics([t.name(prefix) for t in ALL_TOPICS])
-        finally:
-            await admin.close()
+        await kafka.delete_topics(stack.bootstrap, prefix)

@@ -156,3 +156,13 @@ async def create_topics(bootstrap: str, prefix: str = "xinfang") -> list[str]:
         return created
     finally:
         await admin.close()
+
+
+async def delete_topics(bootstrap: str, prefix: str) -> None:
+    """Delete every declared topic of ``prefix`` (a test's own topics, when it is done)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        await admin.delete_topics([t.name(prefix) for t in ALL_TOPICS])
+    finally:
+        await admin.close()
