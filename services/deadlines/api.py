@@ -9,6 +9,8 @@
   calendar_api.py.
 - `GET /v1/due-soon[?…the same]`: open duties that have been warned (due within the warning
   days) and are not overdue yet, due first, each with `days_left`: the dashboard's 临期.
+- `GET /v1/overdue/summary?by=unit|jurisdiction`: the cases overdue and due soon per group, in
+  one query (open_duties.py).
 - `GET /v1/calendar[/{year}]`, and as admin `PUT /v1/calendar/{year}` (`{holidays: [...],
   workdays: [...]}`) and `DELETE /v1/calendar/{year}`: the operators' calendar overlay; a change
   recounts the open timers that depend on that year.
@@ -22,7 +24,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from services.deadlines import calendars, metrics, store
+from services.deadlines import calendars, metrics, open_duties, store
 from services.deadlines.calendar_api import CalendarReads
 from services.deadlines.reconcile import Policy, Timer
 from shared.domain.calendar import WorkingCalendar
@@ -35,7 +37,7 @@ from shared.platform.clock import Clock, iso
 from shared.platform.web import error, field_errors, json_response, principal, read_json
 
 _KIND_ORDER = {k: i for i, k in enumerate(DeadlineKind)}
-MAX_LIMIT = 10_000
+MAX_LIMIT = open_duties.MAX_LIMIT
 
 
 def _day(value: date | None) -> str | None:
@@ -84,6 +86,7 @@ class DeadlinesApi:
         CalendarReads(self._pool, self._vocab).install(app)
         app.router.add_get("/v1/deadlines/{case_id}", self.get_deadlines)
         app.router.add_get("/v1/overdue", self.get_overdue)
+        open_duties.OverdueSummary(self._pool, self._vocab).install(app)
         app.router.add_get("/v1/due-soon", self.get_due_soon)
         app.router.add_get("/v1/calendar", self.get_overlay)
         app.router.add_get("/v1/calendar/{year}", self.get_year)
@@ -117,32 +120,7 @@ class DeadlinesApi:
         return await self._open_timers(request, "warned")
 
     async def _open_timers(self, request: web.Request, status: str) -> web.Response:
-        who = principal(request)
-        # Bureau leaders watch the operations dashboard: the lists, not a case's timers.
-        if not (who.is_staff or who.role in ("unit", "leader")):
-            raise error(403, "this needs a staff, admin, leader or unit token")
-        q = request.query
-        problems: list[dict[str, str]] = []
-        unit = q.get("unit") or None
-        if who.role == "unit":
-            if unit not in (None, who.unit):
-                raise error(403, "a unit token may list only its own overdue cases")
-            unit = who.unit
-        jurisdiction = q.get("jurisdiction") or None
-        if jurisdiction is not None:
-            jurisdiction = self._vocab.jurisdictions.resolve(jurisdiction)
-            if jurisdiction is None:
-                problems.append({"field": "jurisdiction", "message":
-                                 "unknown jurisdiction; use a code or its Chinese name"})
-        kind = q.get("kind") or None
-        if kind is not None and kind not in {k.value for k in DeadlineKind}:
-            problems.append({"field": "kind", "message": "one of " + ", ".join(DeadlineKind)})
-        limit = 1000
-        if "limit" in q:
-            try:
-                limit = int_param(q["limit"], "limit", minimum=1, maximum=MAX_LIMIT)
-            except ParamInvalid as exc:
-                problems.append({"field": exc.field, "message": exc.message})
+        filters, problems = open_duties.scope(request, self._vocab)
         if problems:
             return field_errors(problems)
         today = local_date(self._clock.now())
@@ -154,25 +132,18 @@ class DeadlinesApi:
             WHERE t.status = $5 AND ($1::text IS NULL OR c.unit = $1)
               AND ($2::text IS NULL OR c.jurisdiction = $2) AND ($3::text IS NULL OR t.kind = $3)
             ORDER BY t.due_date, t.case_id, t.kind LIMIT $4
-            """, unit, jurisdiction, kind, limit, status)
+            """, filters.unit, filters.jurisdiction, filters.kind, filters.limit, status)
         days = "days_overdue" if status == "overdue" else "days_left"
         items = [{
             "case_id": r["case_id"], "kind": r["kind"], "round": r["round"],
             "due_date": r["due_date"].isoformat(),
             days: abs((today - r["due_date"]).days),
             "provisional": r["provisional"], "article": r["article"], "unit": r["unit"],
-            "jurisdiction": self._jurisdiction(r["jurisdiction"]),
+            "jurisdiction": open_duties.jurisdiction_json(self._vocab, r["jurisdiction"]),
             "overdue_at": iso(r["overdue_at"]) if r["overdue_at"] else None,
         } for r in rows]
         total = rows[0]["total"] if rows else 0
         return json_response(items, headers={"X-Total-Count": str(total)})
-
-    def _jurisdiction(self, code: str | None) -> dict[str, str] | None:
-        if code is None:
-            return None
-        if self._vocab.jurisdictions.resolve(code) is None:
-            return {"key": code, "label": code}
-        return self._vocab.jurisdictions.render(code)
 
     async def get_overlay(self, request: web.Request) -> web.Response:
         principal(request)

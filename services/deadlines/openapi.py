@@ -23,6 +23,21 @@ _OVERDUE = {"type": "object", "required": ["case_id", "kind", "due_date", "days_
 _DUE_SOON = {"type": "object", "required": ["case_id", "kind", "due_date", "days_left"],
              "properties": {"case_id": {"type": "string"}, "kind": _KIND, "due_date": oa.DATE,
                             "days_left": {"type": "integer"}, "unit": oa.NULLABLE_STRING}}
+_GROUP_ROW = {"type": "object", "required": ["key", "label", "overdue", "due_soon"],
+              "properties": {"key": {**oa.NULLABLE_STRING, "description":
+                                     "the unit's or jurisdiction's code; null: none known yet"},
+                             "label": {**oa.NULLABLE_STRING, "description":
+                                       "the jurisdiction's name; null for a unit (unit names "
+                                       "are routing's)"},
+                             "overdue": {"type": "integer", "minimum": 0,
+                                         "description": "cases with an overdue duty"},
+                             "due_soon": {"type": "integer", "minimum": 0, "description":
+                                          "cases with a warned duty and none overdue"}}}
+_SUMMARY = {"type": "object", "required": ["by", "overdue", "due_soon", "rows"],
+            "properties": {"by": {"enum": ["unit", "jurisdiction"]},
+                           "overdue": {"type": "integer", "minimum": 0},
+                           "due_soon": {"type": "integer", "minimum": 0},
+                           "rows": {"type": "array", "items": _GROUP_ROW}}}
 _YEAR_DAYS = {"type": "object", "required": ["holidays", "workdays"], "properties": {
     "holidays": {"type": "array", "items": oa.DATE},
     "workdays": {"type": "array", "items": oa.DATE}}}
@@ -84,6 +99,14 @@ def document() -> dict[str, Any]:
             refusals=(403,), parameters=[
                 oa.query("unit"), oa.query("jurisdiction"), oa.query("kind", _KIND),
                 oa.query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})])},
+        "/v1/overdue/summary": {"get": oa.operation(
+            "Cases overdue and due soon per unit or jurisdiction, counted by case: a case with "
+            "two late duties counts once, one overdue and due soon counts as overdue (staff, "
+            "admin, leader; a unit sees its own); most overdue first",
+            {200: oa.json_body(oa.ref("OverdueSummary"), "counts per group")},
+            refusals=(403,), parameters=[
+                oa.query("by", {"enum": ["unit", "jurisdiction"]}, required=True),
+                oa.query("unit"), oa.query("jurisdiction"), oa.query("kind", _KIND)])},
         "/v1/deadlines/provisional": {"get": oa.operation(
             "Open deadlines counted on a year without official calendar data (staff)",
             {200: oa.json_body({"type": "array", "items": oa.ref("Provisional")},
@@ -119,6 +142,7 @@ def document() -> dict[str, Any]:
     return oa.document("Xinfang deadlines",
                        "Statutory time limits of every case on the working-day calendar.",
                        {**paths, **oa.audit_paths(), **oa.reconcile_paths()},
-                       {"Timer": _TIMER, "Overdue": _OVERDUE, "DueSoon": _DUE_SOON, "Year": _YEAR,
-                        "CalendarApplied": _APPLIED, "CalendarHistory": _HISTORY,
+                       {"Timer": _TIMER, "Overdue": _OVERDUE, "OverdueSummary": _SUMMARY,
+                        "DueSoon": _DUE_SOON, "Year": _YEAR, "CalendarApplied": _APPLIED,
+                        "CalendarHistory": _HISTORY,
                         "CalendarVersion": _VERSION, "Provisional": _PROVISIONAL})

@@ -59,14 +59,16 @@ async def dashboard_figures(stack: Any) -> dict[str, str]:
     summary = await api(stack, "statistics", "/v1/stats/summary", **{"from": year, "to": day})
     channels = await api(stack, "statistics", "/v1/stats/breakdown", by="channel",
                          **{"from": day, "to": day})
-    overdue = await api(stack, "deadlines", "/v1/overdue", limit="10000")
     want = {**summary_texts(summary, "dash"), "dash-today_total": str(channels["total"])}
     want.update({f"dash-today-{r['key']}": str(r["count"]) for r in channels["rows"]})
-    late_by_unit: dict[str, set[str]] = {}
-    for item in overdue:
-        late_by_unit.setdefault(item["unit"] or "unassigned", set()).add(item["case_id"])
-    want.update({f"overdue-unit-{unit}": str(len(cases))
-                 for unit, cases in late_by_unit.items()})
+    # Deadlines' counts by case (test_deadlines_overdue_summary.py checks them against the
+    # timer lists), every row of both tables.
+    for by in ("unit", "jurisdiction"):
+        late = await api(stack, "deadlines", "/v1/overdue/summary", by=by)
+        for r in late["rows"]:
+            key = r["key"] or "unassigned"
+            want[f"overdue-{by}-{key}"] = str(r["overdue"])
+            want[f"due-soon-{by}-{key}"] = str(r["due_soon"])
     return want
 
 

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.console.web.cases import urgency
+from services.console.web.backend import Answer
+from services.console.web.cases import unit_in_transit, urgency
+from services.console.web.dashboard import shown_rows
 from services.console.web.labels import field_message, local_time
 from services.console.web.register import form_errors, submission
 from services.console.web.signin import safe_next
@@ -71,3 +73,32 @@ def test_list_filters_name_what_they_reject() -> None:
     assert [e["field"] for e in bad.value.errors] == ["status", "sort", "limit", "cursor"]
     cursor = encode_cursor(datetime(2026, 1, 1, tzinfo=UTC), "c1")
     assert parse_query({"cursor": cursor}, vocab)["after"][1] == "c1"
+
+
+def test_dashboard_rows_are_deadlines_counts_with_chinese_names_for_the_unknown() -> None:
+    body = {"by": "jurisdiction", "overdue": 3, "due_soon": 1, "rows": [
+        {"key": "jian", "label": "吉安县", "overdue": 2, "due_soon": 0},
+        {"key": None, "label": None, "overdue": 1, "due_soon": 1}]}
+    rows = shown_rows(Answer(200, body, {}), "jurisdiction")
+    assert rows == [{"key": "jian", "label": "吉安县", "overdue": 2, "due_soon": 0},
+                    {"key": "unassigned", "label": "属地未登记", "overdue": 1, "due_soon": 1}]
+    by_unit = shown_rows(Answer(200, {**body, "rows": [
+        {"key": None, "label": None, "overdue": 1, "due_soon": 0}]}, {}), "unit")
+    assert by_unit[0]["label"] == "待交办"  # not the English "unassigned"
+    assert shown_rows(Answer(503, {"error": "deadlines unavailable"}, {}), "unit") == []
+
+
+def test_a_reassignment_routing_made_shows_before_intake_has_it() -> None:
+    record = {"assigned_unit": "jizhou_bureau"}
+    moved = {"current": {"unit": {"key": "jian_bureau", "label": "吉安县教育局"},
+                         "cause": "reassign"}}
+    assert unit_in_transit(record, moved) == {"key": "jian_bureau", "label": "吉安县教育局",
+                                              "verb": "已改派"}
+    assert unit_in_transit({"assigned_unit": "jian_bureau"}, moved) is None  # applied
+    first = {"current": {"unit": {"key": "jizhou_bureau", "label": "吉州区教育局"},
+                         "cause": "initial"}}
+    assert unit_in_transit({"assigned_unit": None}, first)["verb"] == "已交办"  # type: ignore[index]
+    transferred = {"current": {"unit": None, "transfer_to": "市公安局", "cause": "initial"}}
+    assert unit_in_transit(record, transferred) is None
+    assert unit_in_transit(record, None) is None  # routing not read (not the office)
+    assert unit_in_transit(record, {"current": None, "history": []}) is None

@@ -44,6 +44,23 @@ def urgency(deadlines: list[dict[str, Any]]) -> tuple[str, dict[str, Any] | None
     return "normal", running[0] if running else None
 
 
+def unit_in_transit(record: dict[str, Any], routing: dict[str, Any] | None
+                    ) -> dict[str, str] | None:
+    """Routing's current unit when intake's record does not name it yet, else None. Intake
+    learns of a decision only when routing's event arrives, so right after 改派 (or before the
+    first assignment lands) the record still names the old unit (or none): the page shows
+    routing's unit with a note rather than the stale one."""
+    current = (routing or {}).get("current")
+    unit = current.get("unit") if isinstance(current, dict) else None
+    if not isinstance(unit, dict) or not unit.get("key"):
+        return None  # transferred out or linked: no unit to show
+    if unit["key"] == record.get("assigned_unit"):
+        return None
+    assert isinstance(current, dict)
+    return {"key": str(unit["key"]), "label": str(unit.get("label") or unit["key"]),
+            "verb": "已改派" if current.get("cause") == "reassign" else "已交办"}
+
+
 class CasePages:
     def __init__(self, backend: Backend, units: UnitNames) -> None:
         self._backend = backend
@@ -140,6 +157,7 @@ class CasePages:
             "ratings": RATINGS, "errors": errors or {}, "routing": routing,
             "office": person.role in OFFICE, "units": self._units.all(),
             "notice": request.query.get("done", ""),
+            "in_transit": unit_in_transit(record, routing),
             "identity_shown": "name" in record.get("petitioner", {}),
         }, status=status)
 

@@ -62,6 +62,12 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"must be at most (\d+)"), "不能大于 {0}"),
     (re.compile(r"must be a whole number"), "须为整数"),
     (re.compile(r"is unknown"), "不在可选范围内"),
+    # A group visit's representatives (Art. 20): the clerk is told what to change, not only
+    # that something is wrong.
+    (re.compile(r"apply only to a visit"), "仅用于来访（集体访），来源渠道请选“来访”"),
+    (re.compile(r"must name at most (\d+) people"), "最多 {0} 人（《信访工作条例》第20条）"),
+    (re.compile(r"more than the group's head count \(signers: (\d+)\)"),
+     "人数不能多于联名人数（现为 {0} 人），请先在“联名人数”填写集体访的人数"),
     (re.compile(r"phone|mobile|landline", re.I), "格式不正确（手机号 11 位，或带区号的座机）"),
     (re.compile(r"resident|id number|check digit|18", re.I), "格式不正确（18 位居民身份证号）"),
 )

@@ -50,18 +50,25 @@ def submission(form: dict[str, str]) -> dict[str, Any]:
         body["subject"] = subject
     if form.get("assigned_by", "").strip():
         body["assigned_by"] = form["assigned_by"].strip()
-    representatives = []
-    for i in range(MAX_REPRESENTATIVES):
-        person = {k: form.get(f"rep{i}_{k}", "").strip() for k in REPRESENTATIVE_FIELDS}
-        if any(person.values()):
-            representatives.append({k: v for k, v in person.items() if v})
+    representatives = [{k: form.get(f"rep{i}_{k}", "").strip() for k in REPRESENTATIVE_FIELDS
+                        if form.get(f"rep{i}_{k}", "").strip()}
+                       for i in representative_rows(form)]
     if representatives:
         body["representatives"] = representatives
     return body
 
 
-def form_errors(errors: list[dict[str, str]]) -> dict[str, str]:
-    """Field → Chinese message; the form's field names are the API's minus 'petitioner.'."""
+def representative_rows(form: dict[str, str]) -> list[int]:
+    """The form rows that name someone, in order: the API's list skips the empty ones, so its
+    ``representatives.<i>`` is the i-th of these, not the i-th row of the form."""
+    return [i for i in range(MAX_REPRESENTATIVES)
+            if any(form.get(f"rep{i}_{k}", "").strip() for k in REPRESENTATIVE_FIELDS)]
+
+
+def form_errors(errors: list[dict[str, str]], rows: list[int] | None = None
+                ) -> dict[str, str]:
+    """Field → Chinese message; the form's field names are the API's minus 'petitioner.'.
+    ``rows`` maps the API's representative index to the form's row (representative_rows)."""
     out: dict[str, str] = {}
     for e in errors:
         field = str(e.get("field", "body"))
@@ -69,9 +76,14 @@ def form_errors(errors: list[dict[str, str]]) -> dict[str, str]:
         if field == "petitioner":
             name = "name"
         rep = REPRESENTATIVE.match(field)
-        if rep:  # representatives.2.phone → the third row's phone field
-            name = f"rep{rep[1]}_{rep[2] or 'name'}"
-            field = f"petitioner.{rep[2]}" if rep[2] else field
+        if rep:  # representatives.2.phone → the third filled row's phone field
+            index = int(rep[1])
+            row = rows[index] if rows is not None and index < len(rows) else index
+            name = f"rep{row}_{rep[2] or 'name'}"
+            message = labels.field_message(f"petitioner.{rep[2]}" if rep[2] else field,
+                                           str(e.get("message", "")))
+            out.setdefault(name, f"代表{row + 1} {message}")
+            continue
         out.setdefault(name, labels.field_message(field, str(e.get("message", ""))))
     return out
 
@@ -129,7 +141,7 @@ class RegisterPages:
                            title=form.get("title", ""))
             return aiohttp_jinja2.render_template("receipt.html", request,
                                                   {"receipt": receipt})
-        errors = form_errors(answer.field_errors())
+        errors = form_errors(answer.field_errors(), representative_rows(form))
         if not errors:
             errors = {"form": f"登记失败（{answer.status}）：{_message(answer.body)}"}
         context = self._context(person, form, errors)
