@@ -6,9 +6,11 @@ from typing import Any
 
 from aiohttp import web
 
+from services.intake import representatives as reps
 from services.intake import selfservice, similar
 from services.intake.actions import allowed_actions_all
 from services.intake.handoff_report import DOCX
+from services.intake.validation import ROW_COLUMNS
 from shared.domain.vocab import Vocabulary
 from shared.platform import openapi as oa
 
@@ -19,6 +21,15 @@ _STEP = {"type": "object", "required": ["seq", "action", "status", "at", "actor"
                         "internal_note": oa.NULLABLE_STRING, "details": {"type": "object"}}}
 _PUBLIC = ["tracking_no", "status", "channel", "jurisdiction", "category", "received_at",
            "signers", "assigned_unit", "timeline"]
+_IMPORT_BODY = (
+    "One case a row. JSON Lines: one POST /v1/cases body a line (representatives as its "
+    "array). CSV: a header row naming the columns used, of "
+    + ", ".join(ROW_COLUMNS) + "; a group visit's representatives (Art. 20, at most five) in "
+    "numbered columns, one value a cell: representative_N_name, representative_N_id_number, "
+    "representative_N_phone for N = 1 to 5 (" + ", ".join(reps.CSV_COLUMNS[:3]) + ", …). "
+    "Every row is checked by the rules of POST /v1/cases; a bad row is that row's error "
+    "{line, field, message} (a representative's error names its column, e.g. "
+    "representative_2_phone) and the import goes on.")
 _OPEN311_ERRORS = {"type": "array", "items": {
     "type": "object", "required": ["code", "description"],
     "properties": {"code": {"type": "integer"}, "description": {"type": "string"}}}}
@@ -63,8 +74,9 @@ def _schemas(vocab: Vocabulary) -> dict[str, Any]:
             "representatives": {
                 "type": "array", "maxItems": 5, "description":
                 "a group visit's representatives (Art. 20: at most five, no more than "
-                "signers; only on channel visit). Personal data: encrypted, read like the "
-                "petitioner's, never on topics",
+                "signers; only on channel visit or a case handed over through "
+                "provincial_transfer, city_transfer or superior_assigned). Personal data: "
+                "encrypted, read like the petitioner's, never on topics",
                 "items": {"type": "object", "additionalProperties": False,
                           "required": ["name"], "properties": {
                               "name": {**text, "maxLength": 100},
@@ -245,9 +257,9 @@ def document(vocab: Vocabulary) -> dict[str, Any]:
             {202: oa.json_body({"type": "object", "required": ["import_id"], "properties": {
                 "import_id": {"type": "string", "format": "uuid"}}}, "queued")},
             refusals=(403, 413, 415, 429),
-            body={"required": True, "content": {"text/csv": {"schema": {"type": "string"}},
-                                                "application/x-ndjson": {
-                                                    "schema": {"type": "string"}}}})},
+            body={"required": True, "description": _IMPORT_BODY,
+                  "content": {"text/csv": {"schema": {"type": "string"}},
+                              "application/x-ndjson": {"schema": {"type": "string"}}}})},
         "/v1/imports/{import_id}": {"get": oa.operation(
             "Progress and row errors of an import",
             {200: oa.json_body(oa.ref("ImportProgress"), "progress")}, refusals=(404,),

@@ -133,20 +133,28 @@ def validate_submission(raw: object, *, now: datetime, vocab: Vocabulary,
 
 def validate_row(row: Mapping[str, str | None], *, now: datetime, vocab: Vocabulary,
                  earliest: date = EARLIEST_DAY) -> NewCase:
-    """The case of one CSV import row (columns as in ``ROW_COLUMNS``; empty cell = absent)."""
+    """The case of one CSV import row (columns as in ``ROW_COLUMNS``, and a group visit's
+    representatives' numbered columns: ``representatives.csv_column``; empty cell = absent)."""
+    from services.intake import representatives as reps  # it needs Representative, here
     errors = _Errors(earliest)
     body: dict[str, Any] = {"petitioner": {}}  # a row always describes its petitioner
+    people: dict[tuple[int, str], str] = {}  # (representative's number, field) → cell
     for column, cell in row.items():
         if column is None:  # csv.DictReader's restkey: more cells than header columns
             errors.append(FieldError("row", "row has more values than the header has columns"))
             continue
         name = column.strip().lstrip("\ufeff")
         blank = cell is None or not cell.strip()
+        if (person := reps.csv_column(name)) is not None:
+            if cell is not None and not blank:
+                people[person] = cell
+            continue
         path = ROW_COLUMNS.get(name)
         if path is None and not name and blank:
             continue  # a trailing separator in the header, as spreadsheets write
         if path is None:
-            errors.append(FieldError(field_label(name), f"unknown column {name[:64]!r}"))
+            errors.append(FieldError(field_label(name), f"unknown column {name[:64]!r}"
+                                     + reps.unknown_column_hint(name)))
             continue
         if cell is None or blank:
             continue
@@ -167,7 +175,15 @@ def validate_row(row: Mapping[str, str | None], *, now: datetime, vocab: Vocabul
         for part in path[:-1]:
             target = target.setdefault(part, {})
         target[path[-1]] = converted
-    return _finish(body, now, vocab, errors)
+    # Checked as the API's list, by the same rules; an error about one person then names the
+    # column the clerk filled.
+    group = reps.from_cells(people) if people else None
+    if group is not None:
+        body["representatives"] = group.people
+    try:
+        return _finish(body, now, vocab, errors)
+    except SubmissionInvalid as exc:
+        raise SubmissionInvalid(reps.column_errors(exc.errors, group)) from None
 
 
 def _finish(raw: object, now: datetime, vocab: Vocabulary, errors: _Errors) -> NewCase:

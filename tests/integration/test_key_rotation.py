@@ -21,6 +21,11 @@ from shared.tools.testing.helpers import eventually
 from shared.tools.testing.tokens import STAFF, bearer, channel_token
 from tests.integration.intake_support import submission
 
+# Every ciphertext column of ``cases``, named here rather than taken from the rotation itself.
+CIPHERTEXTS = ("petitioner_name_enc", "petitioner_id_enc", "petitioner_phone_enc",
+               "petitioner_address_enc", "query_code_enc", "free_text_enc",
+               "representatives_enc")
+
 
 def _xf_rotate(stack) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
     env = control.service_env(stack.layout, "intake", control.load_secrets(stack.layout))
@@ -29,12 +34,14 @@ def _xf_rotate(stack) -> subprocess.CompletedProcess[str]:  # type: ignore[no-un
 
 
 async def test_rotation_and_a_missing_key(stack) -> None:
-    # A mobile number typed into the content: the original text is kept encrypted too.
-    body = submission("letter")
+    # A mobile number typed into the content: the original text is kept encrypted too; a
+    # group visit: its representatives as well. So every ciphertext column is filled.
+    body = submission("visit", signers=3, representatives=[
+        {"name": "代表甲", "phone": "13900139000"}, {"name": "代表乙"}])
     body["content"] += "，联系电话13912345678"
     async with aiohttp.ClientSession() as http:
         async with http.post(stack.url("intake", "/v1/cases"), json=body,
-                             headers=bearer(channel_token("letter"))) as r:
+                             headers=bearer(channel_token("visit"))) as r:
             created = await r.json()
         case_id = uuid.UUID(created["case_id"])
         url = stack.url("intake", f"/v1/cases/{case_id}?purpose=核实")
@@ -53,13 +60,11 @@ async def test_rotation_and_a_missing_key(stack) -> None:
                                          only_this_case, 1)
             assert done.rewritten == 1
             blobs = await conn.fetchrow(
-                "SELECT petitioner_name_enc, petitioner_phone_enc, query_code_enc, "
-                "free_text_enc, representatives_enc FROM cases WHERE case_id = $1", case_id)
-            # Every ciphertext of the case is under the new key, the original text's as well.
-            assert blobs["representatives_enc"] is None
+                f"SELECT {', '.join(CIPHERTEXTS)} FROM cases WHERE case_id = $1", case_id)
+            # Every ciphertext of the case is under the new key, the original text's and the
+            # representatives' as well.
             assert {c: bytes(v)[:9] for c, v in blobs.items() if v is not None} == {
-                c: b"XK1\x06k-test" for c in ("petitioner_name_enc", "petitioner_phone_enc",
-                                              "query_code_enc", "free_text_enc")}
+                c: b"XK1\x06k-test" for c in CIPHERTEXTS}
             async with http.get(url, headers=bearer(STAFF)) as r:
                 missing = await r.json()
                 assert r.status == 503, missing
@@ -73,6 +78,8 @@ async def test_rotation_and_a_missing_key(stack) -> None:
             record = await r.json()
             assert record["petitioner"]["name"] == "测试人"
             assert "13912345678" in record["original_text"]["content"]
+            assert [p["name"] for p in record["petitioner"]["representatives"]] == [
+                "代表甲", "代表乙"]
 
 
 async def test_rotation_never_deadlocks_with_a_transaction_that_locks_cases(stack) -> None:

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from services.intake import import_rows as rows
 from services.intake.keyring import key_ring
 from services.intake.registration import Keys, register, tracking_year
+from services.intake.representatives import CSV_COLUMNS
 from services.intake.validation import ROW_COLUMNS, TOP_FIELDS, NewCase, SubmissionInvalid
 from shared.domain.vocab import default_vocabulary
 from shared.platform.auth import Principal
@@ -89,6 +90,11 @@ _CSV_VALID = {"channel": "letter", "jurisdiction": "吉州区", "category": "fee
               "petitioner_name": "张三", "petitioner_id_number": "360802198001011232",
               "petitioner_phone": "13800138000", "anonymous": "否", "signers": "1"}
 
+# A group visit handed over, with its representatives' columns: reaches their rules.
+_CSV_GROUP = {**_CSV_VALID, "channel": "visit", "signers": "30",
+              "representative_1_name": "代表甲", "representative_1_id_number": "360802198001011232",
+              "representative_1_phone": "13900139000", "representative_2_name": "代表乙"}
+
 
 def _cell(draw: st.DrawFn, value: str) -> str:
     return '"' + value.replace('"', '""') + '"' if draw(st.booleans()) else value
@@ -97,12 +103,13 @@ def _cell(draw: st.DrawFn, value: str) -> str:
 @st.composite
 def csv_files(draw: st.DrawFn) -> bytes:
     if draw(st.booleans()):  # the usual columns, rows valid but for a few cells
-        header = list(_CSV_VALID)
-        rows_ = [[draw(_text) if draw(st.integers(0, 5)) == 0 else _CSV_VALID[c]
+        valid = draw(st.sampled_from([_CSV_VALID, _CSV_GROUP]))
+        header = list(valid)
+        rows_ = [[draw(_text) if draw(st.integers(0, 5)) == 0 else valid[c]
                   for c in header] for _ in range(draw(st.integers(0, 6)))]
     else:
-        header = draw(st.lists(st.sampled_from(sorted(ROW_COLUMNS)) | _text, min_size=1,
-                               max_size=8))
+        header = draw(st.lists(st.sampled_from(sorted(ROW_COLUMNS) + list(CSV_COLUMNS))
+                               | _text, min_size=1, max_size=8))
         rows_ = draw(st.lists(st.lists(_text, max_size=len(header) + 2), max_size=6))
     records = []
     for cells in rows_:
