@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from shared.domain.schemas import CaseRegistered  # also registers the event types to decode
 from shared.platform.topics import CASE_EVENTS
 from shared.tools.testing.helpers import connect, end_offsets, read_topic
 from shared.tools.testing.tokens import STAFF, bearer, channel_token
@@ -134,7 +135,8 @@ async def _check_events(stack: Any, since: dict[int, int], expected: dict[str, i
     """``case.registered`` of each case counts its representatives and names nobody."""
     def registered(msgs: list[tuple[Any, Any]]) -> dict[str, int]:
         return {e.subject: e.data.representatives for _, e in msgs
-                if e is not None and e.type == "case.registered" and e.subject in expected}
+                if e is not None and isinstance(e.data, CaseRegistered)
+                and e.subject in expected}
 
     msgs = await read_topic(stack.bootstrap, CASE_EVENTS.name(), since=since,
                             until=lambda m: registered(m).keys() == expected.keys())
