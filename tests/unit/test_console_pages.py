@@ -10,7 +10,7 @@ import pytest
 from services.console.web.backend import Answer
 from services.console.web.cases import unit_in_transit, urgency
 from services.console.web.dashboard import shown_rows
-from services.console.web.labels import field_message, local_time
+from services.console.web.labels import actor, field_message, local_time
 from services.console.web.register import form_errors, submission
 from services.console.web.signin import safe_next
 from services.intake.caselist import ListInvalid, encode_cursor, parse_query
@@ -102,3 +102,17 @@ def test_a_reassignment_routing_made_shows_before_intake_has_it() -> None:
     assert unit_in_transit(record, transferred) is None
     assert unit_in_transit(record, None) is None  # routing not read (not the office)
     assert unit_in_transit(record, {"current": None, "history": []}) is None
+
+
+def test_a_registration_on_any_channel_names_its_channel_in_chinese() -> None:
+    channels = default_vocabulary().channels.label
+    units = {"jizhou_bureau": "吉州区教育局"}.get
+
+    def unit(code: str | None) -> str:
+        return units(code or "", code or "")
+
+    assert actor("self_initiated", unit, channels) == "自办件"
+    assert actor("provincial_transfer", unit, channels) == "省平台转办"
+    assert actor("letter", unit, channels) == "来信登记"
+    assert actor("jizhou_bureau", unit, channels) == "吉州区教育局"
+    assert actor("routing", unit, channels) == "系统交办"

@@ -47,7 +47,7 @@ def install(app: web.Application, signer: SignInService, vocab: Vocabulary,
     backend = Backend(urls)
     units = UnitNames(backend)
     env.filters["unit_zh"] = units.name
-    env.filters["actor_zh"] = lambda face: labels.actor(face, units.name)
+    env.filters["actor_zh"] = lambda face: labels.actor(face, units.name, vocab.channels.label)
 
     async def close(_: web.Application) -> None:
         await backend.close()

@@ -98,13 +98,15 @@ FACE = {"routing": "系统交办", "clerk": "信访登记", "staff": "信访科"
         "handler": "承办人"}
 
 
-def actor(face: str | None, unit_name: Callable[[str | None], str]) -> str:
+def actor(face: str | None, unit_name: Callable[[str | None], str],
+          channel_name: Callable[[str], str]) -> str:
+    """``channel_name``: a channel's Chinese name (a registration's face is its channel)."""
     if not face:
         return ""
     if face in FACE:
         return FACE[face]
     named = unit_name(face)
-    return named if named != face else CHANNEL_FACE.get(face, face)
+    return named if named != face else CHANNEL_FACE.get(face) or channel_name(face)
 
 
 CHANNEL_FACE = {"letter": "来信登记", "visit": "来访登记", "phone": "电话登记"}
