@@ -7,15 +7,10 @@ topics for a unit no other test uses, so the counts are exact."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 
-from services.deadlines.report_back import load
-from shared.domain.calendar import WorkingCalendar
-from shared.domain.limits import DeadlineKind, compute_due, local_date
-from shared.platform.settings import REPO_ROOT
 from shared.tools.testing.tokens import STAFF, bearer, unit_token
 from tests.integration.test_deadlines_timers import (
     DEADLINES_URL,
@@ -24,24 +19,7 @@ from tests.integration.test_deadlines_timers import (
     produce,
     timer_when,
 )
-
-BODY = "江西省信访局"  # a provincial hand-off owes this body a report (report_back)
-_DAYS = load(REPO_ROOT / "deploy" / "local" / "report-back-limits.yaml").days_for(
-    "provincial_transfer", BODY)
-assert _DAYS is not None, "the local limits name the provincial bureau"
-DAYS: int = _DAYS
-
-
-def _report_due_in(lo: int, hi: int) -> float:
-    """Days ago a hand-off must be received for its report-back due date to lie lo..hi days
-    ahead: warned, not overdue (holidays move due dates, so it is searched, not assumed)."""
-    today = local_date(datetime.now(UTC))
-    for n in range(DAYS - hi - 8, DAYS + 8):
-        due = compute_due(DeadlineKind.report_back, today - timedelta(days=n),
-                          WorkingCalendar(), days=DAYS).due_date
-        if lo <= (due - today).days <= hi:
-            return float(n)
-    raise AssertionError("no receipt day gives that due date")
+from tests.integration.test_report_back import BODY, DAYS, received_days_before_due
 
 
 async def _get(http: aiohttp.ClientSession, path: str, token: str = STAFF,
@@ -59,7 +37,7 @@ def _by_case(overdue: list[dict[str, Any]], due_soon: list[dict[str, Any]]
 
 async def test_the_summary_counts_cases_per_unit_and_jurisdiction(stack: Any) -> None:
     unit = f"t-unit-{uuid.uuid4().hex[:10]}"
-    n = _report_due_in(1, 6)
+    n = received_days_before_due(1, 6)
     # Two late duties (acceptance and the report back): one overdue case.
     twice = (CaseScript(unit=unit).registered(days_ago(DAYS + 20), channel="provincial_transfer",
                                               assigned_by=BODY).assigned(days_ago(DAYS + 19)))

@@ -32,10 +32,9 @@ assert _DAYS is not None, "the local limits name the provincial bureau"
 DAYS: int = _DAYS
 
 
-def _received_days_before_due(lo: int, hi: int) -> float:
+def received_days_before_due(lo: int, hi: int) -> float:
     """How many days ago a case must be received for its report-back due date to lie lo..hi
     days ahead (holidays move due dates, so it is searched, not assumed)."""
-    assert DAYS is not None
     today = local_date(datetime.now(UTC))
     for n in range(DAYS - hi - 8, DAYS + 8):
         due = compute_due(DeadlineKind.report_back, today - timedelta(days=n),
@@ -46,7 +45,7 @@ def _received_days_before_due(lo: int, hi: int) -> float:
 
 
 async def test_report_back_warned_overdue_and_met(stack: Any) -> None:
-    warned = CaseScript().registered(days_ago(_received_days_before_due(4, 6)),
+    warned = CaseScript().registered(days_ago(received_days_before_due(4, 6)),
                                      channel="provincial_transfer", assigned_by=BODY)
     overdue = CaseScript().registered(days_ago(DAYS + 20), channel="provincial_transfer",
                                       assigned_by=BODY)
