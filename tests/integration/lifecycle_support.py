@@ -72,7 +72,10 @@ async def assign(http: aiohttp.ClientSession, stack: Any, case_id: str, *,
         return (applied or 0) >= version and record["assigned_unit"] == unit \
             and record["status"] != "registered"
 
-    await eventually(assigned, within=30, what=f"case {case_id} assigned to {unit}")
+    # Up to a minute: an intake instance an earlier test killed with SIGKILL keeps its share of
+    # the routing topic's partitions until the broker's session timeout (faust's default, 60 s)
+    # gives them to a live instance.
+    await eventually(assigned, within=90, what=f"case {case_id} assigned to {unit}")
 
 
 async def act(http: aiohttp.ClientSession, stack: Any, case_id: str, action: str, *,
